@@ -1,0 +1,43 @@
+# vilab: two commands do all the set-up.
+#   make lab    create .venv, install everything, prepare the data, open JupyterLab
+#   make test   same set-up, then ruff, pytest and nbval on every notebook
+# Other targets: make test-browser (real-browser widget test), make bench (benchmark table), make clean.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Extra pip arguments for torch, e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+# on a Linux machine where the plain PyPI wheel would be the (large) CUDA build.
+TORCH_PIP_ARGS ?=
+LAB_ARGS ?=
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: lab test test-browser bench setup data clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "vilab needs Python >= 3.10, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -c "import torch; assert not torch.version.cuda or '$(TORCH_PIP_ARGS)', 'a CUDA build of torch was installed'" \
+	  || echo "WARNING: this torch is a CUDA build (several GB); see TORCH_PIP_ARGS in the Makefile"
+	touch $(STAMP)
+
+data: $(STAMP)
+	@$(BIN)/python -m vilab.data fetch || echo "WARNING: Fashion-MNIST is not available yet: notebooks 03 and 04 need it (see README, Troubleshooting)."
+
+lab: data
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb $(LAB_ARGS)
+
+test: data
+	$(BIN)/ruff check src tests notebooks benchmarks
+	$(BIN)/ruff format --check src tests notebooks benchmarks
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

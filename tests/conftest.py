@@ -1,0 +1,25 @@
+"""Test-wide guards: no network, no GUI backend."""
+
+import os
+import socket
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("VILAB_OFFLINE", "1")  # the loaders never try to download in tests
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if self.family == socket.AF_UNIX or host in ("127.0.0.1", "::1", "localhost"):
+        return _real_connect(self, address)
+    raise OSError(f"tests must not touch the network (tried to connect to {address!r})")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any connection to a non-loopback address fails loudly inside a test."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
