@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 # on a Linux machine where the plain PyPI wheel would be the (large) CUDA build.
 TORCH_PIP_ARGS ?=
 LAB_ARGS ?=
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
 .PHONY: lab test test-browser bench setup data clean
@@ -23,15 +24,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -c "import torch; assert not torch.version.cuda or '$(TORCH_PIP_ARGS)', 'a CUDA build of torch was installed'" \
-	  || echo "WARNING: this torch is a CUDA build (several GB); see TORCH_PIP_ARGS in the Makefile"
+	@$(BIN)/python -c "import torch; print('torch', torch.__version__, '(CUDA build: see TORCH_PIP_ARGS)' if torch.version.cuda else '(CPU build)')"
 	touch $(STAMP)
 
 data: $(STAMP)
 	@$(BIN)/python -m vilab.data fetch || echo "WARNING: Fashion-MNIST is not available yet: notebooks 03 and 04 need it (see README, Troubleshooting)."
 
 lab: data
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: data
 	$(BIN)/ruff check src tests notebooks benchmarks
