@@ -26,13 +26,22 @@ def _as_tensor(name, value):
     return tensor
 
 
+def _broadcast(**tensors):
+    """Broadcast the named tensors together, or raise a ValueError naming their shapes."""
+    try:
+        return torch.broadcast_tensors(*tensors.values())
+    except RuntimeError:
+        shapes = ", ".join(f"{name} {tuple(t.shape)}" for name, t in tensors.items())
+        raise ValueError(f"shapes do not broadcast together: {shapes}") from None
+
+
 def log_normal_diag(x, mu, logvar):
     """log N(x; mu, diag exp(logvar)), summed over the last dimension, in nats.
 
     log N = -1/2 sum_j [ log 2 pi + logvar_j + (x_j - mu_j)^2 / exp(logvar_j) ]
     """
     x, mu, logvar = _as_tensor("x", x), _as_tensor("mu", mu), _as_tensor("logvar", logvar)
-    x, mu, logvar = torch.broadcast_tensors(x, mu, logvar)
+    x, mu, logvar = _broadcast(x=x, mu=mu, logvar=logvar)
     return -0.5 * (LOG_2PI + logvar + (x - mu) ** 2 * torch.exp(-logvar)).sum(-1)
 
 
@@ -52,7 +61,7 @@ def kl_diag_normal(mu_q, logvar_q, mu_p=0.0, logvar_p=0.0):
     """
     mu_q, logvar_q = _as_tensor("mu_q", mu_q), _as_tensor("logvar_q", logvar_q)
     mu_p, logvar_p = _as_tensor("mu_p", mu_p), _as_tensor("logvar_p", logvar_p)
-    mu_q, logvar_q, mu_p, logvar_p = torch.broadcast_tensors(mu_q, logvar_q, mu_p, logvar_p)
+    mu_q, logvar_q, mu_p, logvar_p = _broadcast(mu_q=mu_q, logvar_q=logvar_q, mu_p=mu_p, logvar_p=logvar_p)
     if mu_q.dim() == 0:
         raise ValueError("kl_diag_normal sums over the last dimension: pass tensors of at least 1 dimension")
     ratio = torch.exp(logvar_q - logvar_p)

@@ -1,0 +1,282 @@
+"""Score-function and pathwise estimators: exact values, unbiasedness, variances, errors, the explorer."""
+
+import itertools
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from vilab import estimators as E
+
+matplotlib.use("Agg")
+
+POINTS = [(1.0, 1.0, 2.0), (-0.5, 0.3, 5.0), (2.0, 1.5, 0.7)]  # (mu, sigma, k)
+CASES = [(name, *point) for name in E.FUNCTIONS for point in POINTS]
+NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(300)
+WEIGHTS = WEIGHTS / math.sqrt(2 * math.pi)  # E[g(eps)] = sum_k w_k g(t_k), eps ~ N(0, 1)
+
+
+def f_and_derivative(name, x, k):
+    """The test functions in numpy, written independently of vilab, with their derivatives."""
+    if name == "quadratic":
+        return (x - k) ** 2, 2 * (x - k)
+    if name == "exponential":
+        return np.exp(-k * x**2), -2 * k * x * np.exp(-k * x**2)
+    return np.cos(k * x), -k * np.sin(k * x)
+
+
+def quadrature_reference(name, mu, sigma, k, b=0.0):
+    """Gradient and single-sample variances by 300-point Gauss-Hermite quadrature."""
+    f, df = f_and_derivative(name, mu + sigma * NODES, k)
+    eps = NODES
+    gradient = np.array([WEIGHTS @ (f * eps), WEIGHTS @ (f * (eps**2 - 1))]) / sigma
+    sf = np.array([WEIGHTS @ ((f - b) ** 2 * eps**2), WEIGHTS @ ((f - b) ** 2 * (eps**2 - 1) ** 2)]) / sigma**2
+    pw = np.array([WEIGHTS @ df**2, WEIGHTS @ (df**2 * eps**2)])
+    return gradient, sf - gradient**2, pw - gradient**2
+
+
+def variance_and_se(samples):
+    """Sample variance per column and its standard error sqrt((m4 - var^2) / n), m4 the 4th central moment."""
+    centred = samples - samples.mean(0)
+    var = (centred**2).mean(0)
+    m4 = (centred**4).mean(0)
+    return var, np.sqrt((m4 - var**2) / len(samples))
+
+
+# --- exact values ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, mu, sigma, k", CASES)
+def test_exact_values_match_quadrature(name, mu, sigma, k):
+    gradient, sf, pw = quadrature_reference(name, mu, sigma, k)
+    np.testing.assert_allclose(E.exact_gradient(name, mu, sigma, k), gradient, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(E.exact_variance(name, "score_function", mu, sigma, k), sf, rtol=1e-10)
+    np.testing.assert_allclose(E.exact_variance(name, "pathwise", mu, sigma, k), pw, rtol=1e-10, atol=1e-12)
+    _, sf_b, _ = quadrature_reference(name, mu, sigma, k, b=0.7)
+    np.testing.assert_allclose(E.exact_variance(name, "score_function", mu, sigma, k, baseline=0.7), sf_b, rtol=1e-10)
+
+
+@pytest.mark.parametrize("mu, sigma, k", POINTS)
+def test_exact_gradient_matches_textbook_closed_forms(mu, sigma, k):
+    # E[(x-k)^2] = (mu-k)^2 + sigma^2
+    np.testing.assert_allclose(E.exact_gradient("quadratic", mu, sigma, k), [2 * (mu - k), 2 * sigma], rtol=1e-12)
+    # E[cos(kx)] = cos(k mu) exp(-k^2 sigma^2 / 2)
+    damp = math.exp(-(k**2) * sigma**2 / 2)
+    expected = [-k * math.sin(k * mu) * damp, -(k**2) * sigma * math.cos(k * mu) * damp]
+    np.testing.assert_allclose(E.exact_gradient("cosine", mu, sigma, k), expected, rtol=1e-10, atol=1e-14)
+    # E[exp(-k x^2)] = exp(-k mu^2 / (1 + 2 k sigma^2)) / sqrt(1 + 2 k sigma^2): check by finite differences
+    h = 1e-6
+    value = lambda m, s: math.exp(-k * m**2 / (1 + 2 * k * s**2)) / math.sqrt(1 + 2 * k * s**2)  # noqa: E731
+    fd = [
+        (value(mu + h, sigma) - value(mu - h, sigma)) / (2 * h),
+        (value(mu, sigma + h) - value(mu, sigma - h)) / (2 * h),
+    ]
+    np.testing.assert_allclose(E.exact_gradient("exponential", mu, sigma, k), fd, rtol=1e-6)
+    assert E.exact_value("exponential", mu, sigma, k) == pytest.approx(value(mu, sigma), rel=1e-12)
+
+
+@pytest.mark.parametrize("name, mu, sigma, k", CASES)
+def test_optimal_baseline_minimises_the_exact_variance(name, mu, sigma, k):
+    best = E.optimal_baseline(name, mu, sigma, k)
+    at_best = E.exact_variance(name, "score_function", mu, sigma, k, baseline="optimal")
+    for j in range(2):
+        assert at_best[j] <= E.exact_variance(name, "score_function", mu, sigma, k)[j] + 1e-12
+        for shift in (-0.1, 0.1):
+            other = E.exact_variance(name, "score_function", mu, sigma, k, baseline=float(best[j] + shift))
+            assert at_best[j] < other[j]
+
+
+# --- Monte Carlo against the exact values ---------------------------------------------
+
+
+@pytest.mark.parametrize("estimator", E.ESTIMATORS)
+@pytest.mark.parametrize("name, mu, sigma, k", CASES)
+def test_unbiased_and_variance_matches_exact(estimator, name, mu, sigma, k):
+    n = 100_000
+    samples = getattr(E, estimator)(E.objective(name, k), mu, sigma, n, seed=11)
+    assert samples.shape == (n, 2) and samples.dtype == np.float64
+    gradient = E.exact_gradient(name, mu, sigma, k)
+    se_mean = samples.std(0, ddof=1) / math.sqrt(n)
+    assert np.all(np.abs(samples.mean(0) - gradient) <= 4 * se_mean + 1e-12)
+    var, se_var = variance_and_se(samples)
+    assert np.all(np.abs(var - E.exact_variance(name, estimator, mu, sigma, k)) <= 5 * se_var + 1e-12)
+
+
+@pytest.mark.parametrize("name, mu, sigma, k", CASES)
+def test_baselines_keep_the_mean_and_the_optimal_one_reduces_variance(name, mu, sigma, k):
+    n = 100_000
+    f = E.objective(name, k)
+    gradient = E.exact_gradient(name, mu, sigma, k)
+    for baseline in (1.5, "optimal"):
+        samples = E.score_function(f, mu, sigma, n, baseline=baseline, seed=5)
+        se_mean = samples.std(0, ddof=1) / math.sqrt(n)
+        assert np.all(np.abs(samples.mean(0) - gradient) <= 4 * se_mean + 1e-12)
+        var, se_var = variance_and_se(samples)
+        exact = E.exact_variance(name, "score_function", mu, sigma, k, baseline=baseline)
+        assert np.all(np.abs(var - exact) <= 5 * se_var + 1e-12)
+    plain = E.score_function(f, mu, sigma, n, seed=5)  # the same draws without a baseline
+    assert np.all(var < plain.var(0))
+
+
+def test_leave_one_out_baseline_is_unbiased_even_for_tiny_batches():
+    # n = 3 per call: a baseline fitted on the same batch *including* sample i would be biased at this size
+    name, mu, sigma, k = "quadratic", 1.0, 1.0, 2.0
+    f = E.objective(name, k)
+    batches = np.stack([E.score_function(f, mu, sigma, 3, baseline="optimal", seed=s) for s in range(6000)])
+    rows = batches.reshape(-1, 2)
+    se = rows.std(0, ddof=1) / math.sqrt(len(rows))  # rows are uncorrelated (see score_function's docstring)
+    assert np.all(np.abs(rows.mean(0) - E.exact_gradient(name, mu, sigma, k)) <= 4 * se)
+    # the test has power: the same-batch ("plug-in") baseline is visibly biased on the same draws
+    eps = torch.stack([E.standard_normal_draws(3, seed=s) for s in range(6000)]).numpy()
+    fx = (mu + sigma * eps - k) ** 2
+    score = (eps**2 - 1) / sigma
+    plug_in = (fx * score**2).sum(1, keepdims=True) / (score**2).sum(1, keepdims=True)
+    biased = ((fx - plug_in) * score).ravel()
+    assert abs(biased.mean() - 2 * sigma) > 4 * biased.std() / math.sqrt(biased.size)
+
+
+def test_separable_dimension_formula_matches_monte_carlo():
+    # x ~ N(mu 1, sigma^2 I_d), F(x) = sum_i f(x_i): score-function estimate of dF/dmu_1 and dF/dsigma_1
+    name, mu, sigma, k, d, n = "cosine", 0.5, 1.0, 1.0, 8, 200_000
+    eps = np.random.default_rng(3).standard_normal((n, d))
+    F = np.cos(k * (mu + sigma * eps)).sum(1)
+    samples = np.stack([F * eps[:, 0] / sigma, F * (eps[:, 0] ** 2 - 1) / sigma], axis=1)
+    var, se_var = variance_and_se(samples)
+    exact = E.exact_variance(name, "score_function", mu, sigma, k, dim=d)
+    assert np.all(np.abs(var - exact) <= 5 * se_var)
+    assert np.all(exact > E.exact_variance(name, "score_function", mu, sigma, k))  # grows with d
+    b = E.optimal_baseline(name, mu, sigma, k, dim=d)
+    assert np.all(E.exact_variance(name, "score_function", mu, sigma, k, baseline="optimal", dim=d) <= exact)
+    assert b.shape == (2,)
+
+
+def test_seeded_draws_are_reproducible_and_shared():
+    f = E.objective("cosine", 2.0)
+    a = E.pathwise(f, 0.3, 0.8, 50, seed=4)
+    np.testing.assert_array_equal(a, E.pathwise(f, 0.3, 0.8, 50, seed=4))
+    eps = E.standard_normal_draws(50, seed=4).numpy()
+    np.testing.assert_allclose(a[:, 0], -2 * np.sin(2 * (0.3 + 0.8 * eps)), rtol=1e-12)
+    s = E.score_function(f, 0.3, 0.8, 50, seed=4)
+    np.testing.assert_allclose(s[:, 1], np.cos(2 * (0.3 + 0.8 * eps)) * (eps**2 - 1) / 0.8, rtol=1e-12)
+
+
+# --- bad input ------------------------------------------------------------------------
+
+F = E.objective("quadratic", 1.0)
+
+
+@pytest.mark.parametrize("estimator", [E.score_function, E.pathwise])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"sigma": 0.0}, ValueError, r"sigma must be > 0, got 0\.0"),
+        ({"sigma": -0.5}, ValueError, r"sigma must be > 0, got -0\.5"),
+        ({"sigma": float("nan")}, ValueError, r"sigma must be finite, got nan"),
+        ({"mu": float("nan")}, ValueError, r"mu must be finite, got nan"),
+        ({"mu": "1"}, TypeError, r"mu must be a real number, got '1'"),
+        ({"n_samples": 0}, ValueError, r"n_samples must be >= 1, got 0"),
+        ({"n_samples": 2.5}, TypeError, r"n_samples must be an integer, got 2\.5"),
+        ({"f": 3.0}, TypeError, r"f must be callable .* got 3\.0"),
+        ({"f": lambda x: x.detach().numpy() ** 2}, TypeError, r"f must return a torch tensor .* got ndarray"),
+        ({"f": lambda x: x.sum()}, ValueError, r"f must act elementwise: .* shape \(10,\) .* shape \(\)"),
+        ({"f": lambda x: x[:, None] ** 2}, ValueError, r"shape \(10, 1\)"),
+        ({"seed": 1.5}, TypeError, r"seed must be None or an integer, got 1\.5"),
+    ],
+)
+def test_bad_input_raises_naming_the_parameter(estimator, kwargs, error, message):
+    args = {"f": F, "mu": 0.0, "sigma": 1.0, "n_samples": 10} | kwargs
+    with pytest.raises(error, match=message):
+        estimator(args.pop("f"), **args)
+
+
+@pytest.mark.parametrize(
+    "baseline, error, message",
+    [
+        ("best", ValueError, r"baseline must be None, a number or 'optimal', got 'best'"),
+        (True, TypeError, r"baseline must be None, a number or 'optimal', got True"),
+        ([1.0], TypeError, r"got \[1\.0\]"),
+        (float("inf"), ValueError, r"baseline must be finite, got inf"),
+    ],
+)
+def test_bad_baseline(baseline, error, message):
+    with pytest.raises(error, match=message):
+        E.score_function(F, 0.0, 1.0, 10, baseline=baseline)
+
+
+def test_pathwise_needs_an_autograd_function():
+    with pytest.raises(TypeError, match="differentiable by torch autograd"):
+        E.pathwise(lambda x: torch.from_numpy(np.cos(x.detach().numpy())), 0.0, 1.0, 10)
+
+
+def test_bad_test_function_arguments():
+    with pytest.raises(ValueError, match=r"function must be one of .* got 'sine'"):
+        E.objective("sine", 1.0)
+    with pytest.raises(ValueError, match=r"k must be >= 0 for the exponential test function.* got -1\.0"):
+        E.exact_gradient("exponential", 0.0, 1.0, -1.0)
+    with pytest.raises(ValueError, match=r"k must be finite, got nan"):
+        E.objective("cosine", float("nan"))
+    with pytest.raises(ValueError, match=r"estimator must be one of .* got 'reinforce'"):
+        E.exact_variance("cosine", "reinforce", 0.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"sigma must be > 0, got -1\.0"):
+        E.exact_variance("cosine", "pathwise", 0.0, -1.0, 1.0)
+    with pytest.raises(ValueError, match=r"dim must be >= 1, got 0"):
+        E.exact_variance("cosine", "score_function", 0.0, 1.0, 1.0, dim=0)
+
+
+# --- the estimator explorer -------------------------------------------------------------
+
+
+def check_explorer_output(out, n_samples):
+    for e in E.ESTIMATORS:
+        assert out["estimates"][e].shape == (1000, 2)
+        for key in ("estimates", "exact_variance", "empirical_variance", "density", "outside"):
+            assert np.all(np.isfinite(out[key][e])), (key, e)
+        assert np.all(out["exact_variance"][e] >= 0)
+    assert np.all(np.isfinite(out["exact_gradient"])) and np.all(np.isfinite(out["bin_edges"]))
+    assert np.all(np.diff(out["bin_edges"], axis=1) > 0)
+
+
+def test_explorer_sweeps_corners_and_a_grid_of_its_ranges():
+    ranges = E.ESTIMATOR_EXPLORER_RANGES
+    choices = list(itertools.product(*E.ESTIMATOR_EXPLORER_CHOICES.values()))
+    for function, baseline in choices:
+        for mu, sigma, k, n_samples in itertools.product(*ranges.values()):
+            out = E.explore_estimators(function, mu, sigma, k, n_samples, baseline)
+            check_explorer_output(out, n_samples)
+    grid = itertools.product(*(np.linspace(lo, hi, 4) for lo, hi in list(ranges.values())[:3]))
+    for i, (mu, sigma, k) in enumerate(grid):
+        function, baseline = choices[i % len(choices)]
+        out = E.explore_estimators(function, float(mu), float(sigma), float(k), 1 + 13 * (i % 8), baseline)
+        check_explorer_output(out, 1 + 13 * (i % 8))
+
+
+def test_explorer_variances_agree_with_exact():
+    out = E.explore_estimators("cosine", 1.0, 1.0, 2.0, 10, "optimal")
+    for e in E.ESTIMATORS:
+        var, se = variance_and_se(out["estimates"][e])
+        assert np.all(np.abs(var - out["exact_variance"][e]) <= 5 * se)
+    np.testing.assert_allclose(out["exact_variance"]["pathwise"] * 10, E.exact_variance("cosine", "pathwise", 1, 1, 2))
+
+
+def test_explorer_rejects_bad_choices():
+    with pytest.raises(ValueError, match=r"baseline must be one of .* got 'zero'"):
+        E.explore_estimators("cosine", 1.0, 1.0, 2.0, 10, "zero")
+    with pytest.raises(ValueError, match=r"n_samples must be >= 1, got 0"):
+        E.explore_estimators("cosine", 1.0, 1.0, 2.0, 0)
+
+
+def test_explorer_panel_builds_and_updates():
+    from vilab.widgets import estimator_explorer_panel
+
+    panel = estimator_explorer_panel()
+    image, readout = panel.children[2], panel.children[3]
+    controls = dict(zip(E.ESTIMATOR_EXPLORER_DEFAULTS, panel.children[1].children, strict=True))
+    first_image, first_text = image.value, readout.value
+    assert first_image[:4] == b"\x89PNG" and "exact gradient" in first_text
+    controls["k"].value = 8.0
+    controls["baseline"].value = "optimal"
+    controls["n_samples"].value = 100
+    assert image.value != first_image and readout.value != first_text
+    assert "L = 100" in readout.value and "nan" not in readout.value.lower()
