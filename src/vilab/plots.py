@@ -4,6 +4,7 @@ The same quantity has the same colour in every notebook.
 """
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 COLORS = {
     # gradient estimators (notebook 02 and later)
@@ -23,6 +24,15 @@ COLORS = {
     "mcmc": "#222222",
     "laplace": "#a6761d",
     "vi": "#1f78b4",
+    # fitting a mixture (notebook 05): CAVI is "vi"; EM is VB with a point mass, SVI its stochastic version
+    "em": "#b2182b",  # dark red
+    "svi": "#66a61e",  # olive green
+    # the VAE (notebook 03): loss = distortion + beta * rate; rate is a KL, so it shares "kl"'s colour
+    "distortion": "#e7298a",  # pink: -log p(x|z), the reconstruction term
+    "rate": "#e6ab02",  # = COLORS["kl"]
+    "iwae": "#222222",  # the importance-weighted bound, our estimate of log p(x)
+    "ae": "#a6761d",  # brown: the plain autoencoder
+    "vae": "#1f78b4",
 }
 
 FIGSIZE = (8.0, 3.2)  # default width x height in inches for a two-panel row
@@ -32,3 +42,97 @@ def new_figure(ncols=1, nrows=1, figsize=FIGSIZE, **kwargs):
     """Create a figure with a fixed size (so re-drawing never changes the layout)."""
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize, constrained_layout=True, **kwargs)
     return fig, axes
+
+
+# --- images and latent spaces (notebook 03) -----------------------------------
+
+
+def tile_images(images, ncols, pad=1, fill=1.0):
+    """Arrange images [n, h, w] into one mosaic array, ``ncols`` per row, ``pad`` pixels of ``fill`` between."""
+    images = np.asarray(images, dtype=float)
+    if images.ndim != 3:
+        raise ValueError(f"images must have shape [n, height, width], got {images.shape}")
+    n, h, w = images.shape
+    ncols = min(int(ncols), n)
+    nrows = -(-n // ncols)
+    mosaic = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), fill)
+    for i, image in enumerate(images):
+        r, c = divmod(i, ncols)
+        mosaic[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = image
+    return mosaic
+
+
+def show_images(ax, images, ncols, title=""):
+    """Show images [n, 28, 28] with values in [0, 1] as a grid (black = 1) on ``ax``."""
+    ax.imshow(tile_images(images, ncols, fill=0.0), cmap="gray_r", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+
+
+def show_manifold(ax, grid, values):
+    """Show decoded images ``grid`` [n, n, 28, 28] laid out at the latent points ``values`` (both axes)."""
+    n = grid.shape[0]
+    mosaic = tile_images(grid.reshape(n * n, 28, 28), n, pad=0)
+    half = (values[1] - values[0]) / 2 if n > 1 else 0.5
+    extent = (values[0] - half, values[-1] + half, values[0] - half, values[-1] + half)
+    ax.imshow(mosaic, cmap="gray_r", vmin=0.0, vmax=1.0, extent=extent, interpolation="nearest")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+
+
+def scatter_latent(ax, z, labels, class_names=None, size=2):
+    """Scatter 2-D latent codes ``z`` [n, 2] coloured by integer ``labels`` (tab10), with a class legend."""
+    z, labels = np.asarray(z), np.asarray(labels)
+    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=size, linewidths=0)
+    if class_names is not None:
+        handles = [
+            plt.Line2D([], [], marker="o", linestyle="", color=plt.cm.tab10(i), label=name)
+            for i, name in enumerate(class_names)
+        ]
+        ax.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.set_xlabel("$z_1$ (posterior mean)")
+    ax.set_ylabel("$z_2$ (posterior mean)")
+    return points
+
+
+class LiveLossPlot:
+    """A training callback that redraws loss, rate and distortion once per epoch in a notebook.
+
+    ``train(..., callback=LiveLossPlot(epochs))``: one figure with fixed axes,
+    updated in place through an IPython display handle (outside IPython it
+    only keeps the figure). Costs one PNG render per epoch.
+    """
+
+    def __init__(self, epochs, figsize=(8.0, 2.8)):
+        self.fig, (self.ax_loss, self.ax_terms) = new_figure(2, figsize=figsize)
+        self.lines = {
+            "loss": self.ax_loss.plot([], [], "o-", color=COLORS["elbo"], label="loss = -ELBO")[0],
+            "distortion": self.ax_terms.plot([], [], "o-", color=COLORS["distortion"], label="distortion")[0],
+            "rate": self.ax_terms.plot([], [], "o-", color=COLORS["rate"], label="rate (KL)")[0],
+        }
+        for ax in (self.ax_loss, self.ax_terms):
+            ax.set_xlim(0.5, epochs + 0.5)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("nats per image")
+            ax.legend(loc="upper right", fontsize=8)
+        self.ax_terms.set_yscale("log")
+        plt.close(self.fig)
+        self.handle = None
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+
+            if get_ipython() is not None:
+                self.handle = display(self.fig, display_id=True)
+        except ImportError:  # pragma: no cover - IPython comes with Jupyter
+            pass
+
+    def __call__(self, history):
+        for key, line in self.lines.items():
+            line.set_data(history["epoch"], history[key])
+        self.ax_loss.set_ylim(min(history["loss"]) - 5, max(history["loss"]) + 5)
+        terms = history["rate"] + history["distortion"]
+        self.ax_terms.set_ylim(max(min(terms) / 1.5, 0.1), max(terms) * 1.5)
+        if self.handle is not None:
+            self.handle.update(self.fig)
