@@ -115,8 +115,9 @@ class LiveLossPlot:
             ax.set_xlim(0.5, epochs + 0.5)
             ax.set_xlabel("epoch")
             ax.set_ylabel("nats per image")
-            ax.legend(loc="upper right", fontsize=8)
+            ax.legend(loc="center right", fontsize=8)
         self.ax_terms.set_yscale("log")
+        self.ax_terms.set_ylim(1.0, 1000.0)  # fixed until the first epoch (an empty log axis cannot be drawn)
         plt.close(self.fig)
         self.handle = None
         try:
