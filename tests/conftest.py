@@ -12,6 +12,19 @@ os.environ.setdefault("VILAB_OFFLINE", "1")  # the loaders never try to download
 _real_connect = socket.socket.connect
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--browser", action="store_true", help="run the real-browser test in tests/browser (make test-browser)"
+    )
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/browser needs Chromium and minutes: only `make test-browser` (pytest --browser) collects it."""
+    if collection_path.name == "browser" and collection_path.is_dir() and not config.getoption("--browser"):
+        return True
+    return None
+
+
 def _loopback_only(self, address):
     host = address[0] if isinstance(address, tuple) else address
     if self.family == socket.AF_UNIX or host in ("127.0.0.1", "::1", "localhost"):

@@ -1,0 +1,71 @@
+"""Each notebook top to bottom in a fresh kernel: wall time and the kernel's peak memory.
+
+Bars (DESIGN.md): <= 60 s (<= 120 s for the VAE notebooks, 03*), peak <= 1.5 GB.
+Peak memory is the kernel process's high-water mark of resident memory
+(VmHWM in /proc/<pid>/status, read after the last cell, before shutdown); it
+does not include child processes the notebook may start.
+
+    .venv/bin/python benchmarks/notebooks.py [NOTEBOOK ...]
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from common import ROOT, Row, failed, print_table
+from nbclient import NotebookClient
+
+MEMORY_BAR_GB = 1.5
+
+
+def time_bar(path):
+    return 120.0 if path.name.startswith("03") else 60.0
+
+
+def vm_hwm_bytes(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024  # reported in kB
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def run_notebook(path, timeout=1800):
+    """Execute ``path`` in a fresh kernel (cwd = its folder); return (wall seconds, peak bytes)."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    start = time.perf_counter()
+    with client.setup_kernel():
+        pid = client.km.provisioner.process.pid
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+        peak = vm_hwm_bytes(pid)
+        wall = time.perf_counter() - start
+    return wall, peak
+
+
+def rows(paths=None):
+    os.environ.setdefault("VILAB_OFFLINE", "1")
+    result = []
+    for path in paths or sorted((ROOT / "notebooks").glob("*.ipynb")):
+        print(f"running {path.name} ...", flush=True)
+        try:
+            wall, peak = run_notebook(path)
+        except Exception as error:  # noqa: BLE001 - one broken notebook must not hide the others' numbers
+            result.append(failed("notebook", path.name, error))
+            continue
+        bar = time_bar(path)
+        result.append(Row("notebook time", path.name, f"{wall:.1f} s", f"<= {bar:.0f} s", wall <= bar))
+        gb = peak / 1e9
+        print(f"  {path.name}: {wall:.1f} s, peak {gb:.2f} GB", flush=True)
+        result.append(
+            Row("notebook memory", path.name, f"{gb:.2f} GB peak RSS", f"<= {MEMORY_BAR_GB} GB", gb <= MEMORY_BAR_GB)
+        )
+    return result
+
+
+if __name__ == "__main__":
+    print_table(rows([Path(p).resolve() for p in sys.argv[1:]] or None), "notebooks in a fresh kernel")
