@@ -1,7 +1,7 @@
 # vilab: two commands do all the set-up.
 #   make lab    create .venv, install everything, prepare the data, open JupyterLab
 #   make test   same set-up, then ruff, pytest and nbval on every notebook
-# Other targets: make test-browser (real-browser widget test), make bench (benchmark table), make clean.
+# Other targets: make test-seeds SEED_OFFSET=N (every notebook with all seeds shifted), make test-browser (real-browser widget test), make bench (benchmark table), make clean.
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,9 +14,10 @@ LAB_ARGS ?=
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 SYSTEM_DATA := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+NBVAL := $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider
 ONLY_SYSTEM_DATA := $(if $(wildcard $(SYSTEM_DATA)),env -u VILAB_DATA XDG_CACHE_HOME=$(CURDIR)/artifacts/offline-cache,env)
 
-.PHONY: lab test test-browser bench setup data clean
+.PHONY: lab test test-seeds test-browser bench setup data clean
 
 setup: $(STAMP)
 
@@ -43,8 +44,16 @@ test: data
 	@# connection and lookup raise, in pytest and in each kernel); where the Debian copy of the data exists,
 	@# every other copy is hidden so the course is shown to run from it alone.
 	rm -rf artifacts/offline-cache && mkdir -p artifacts/offline-cache
-	$(ONLY_SYSTEM_DATA) VILAB_OFFLINE=1 PYTHONPATH=$(CURDIR)/tests/offline \
-	  $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS)
+	$(ONLY_SYSTEM_DATA) VILAB_OFFLINE=1 PYTHONPATH=$(CURDIR)/tests/offline $(NBVAL) $(NOTEBOOKS)
+
+# Every notebook again with every seed shifted by SEED_OFFSET (torch, numpy, random and the package's seed=
+# arguments; see tests/seeds/seed_shift.py): a claim must hold for every seed, not only the committed one.
+#   make test-seeds SEED_OFFSET=17
+SEED_OFFSET ?= 1
+test-seeds: data
+	rm -rf artifacts/offline-cache && mkdir -p artifacts/offline-cache
+	$(ONLY_SYSTEM_DATA) VILAB_OFFLINE=1 VILAB_SEED_OFFSET=$(SEED_OFFSET) \
+	  PYTHONPATH=$(CURDIR)/tests/seeds:$(CURDIR)/tests/offline $(NBVAL) $(NOTEBOOKS)
 
 # JupyterLab + headless Chromium: every notebook run as a student would, every panel's sliders moved;
 # screenshots in artifacts/screenshots/.

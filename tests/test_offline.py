@@ -1,4 +1,4 @@
-"""The offline guard that `make test` puts under its nbval run (tests/offline/sitecustomize.py) really cuts the network.
+"""The offline guard that `make test` puts under its nbval run (tests/offline/offline_guard.py) really cuts the network.
 
 The guarded process tries TEST-NET-1 (192.0.2.1, reserved for documentation,
 never routed): the guard must raise its own error at once, before the real
