@@ -135,9 +135,9 @@ def test_offline_and_absent_says_how_to_get_it(fake_fashion, monkeypatch):
     assert "python -m vilab.data fetch" in message
 
 
-@pytest.mark.parametrize("split", ["validation", "Train", "", None])
+@pytest.mark.parametrize("split", ["valid", "Train", "", None, 0])
 def test_unknown_split_lists_the_valid_ones(split):
-    with pytest.raises(ValueError, match=r"split must be one of \['train', 'test'\], got"):
+    with pytest.raises(ValueError, match=r"split must be one of \['train', 'test', 'fit', 'validation'\], got"):
         data.load_fashion_mnist(split)
     with pytest.raises(ValueError, match=r"split must be one of"):
         data.load_mnist(split)
@@ -213,3 +213,17 @@ def test_real_fashion_mnist(monkeypatch):
         assert labels.shape == (n,) and labels.dtype == torch.int64
         assert torch.bincount(labels).tolist() == [n // 10] * 10
         assert images.element_size() * images.nelement() < 50e6
+
+
+def test_validation_split_is_the_last_10000_training_images(monkeypatch):
+    monkeypatch.delenv("VILAB_DATA", raising=False)
+    data._load_cached.cache_clear()
+    train_x, train_y = data.load_fashion_mnist("train")
+    fit_x, fit_y = data.load_fashion_mnist("fit")
+    val_x, val_y = data.load_fashion_mnist("validation")
+    assert fit_x.shape == (50_000, 28, 28) and val_x.shape == (10_000, 28, 28)
+    assert torch.equal(torch.cat([fit_x, val_x]), train_x) and torch.equal(torch.cat([fit_y, val_y]), train_y)
+    assert torch.bincount(val_y, minlength=10).min() > 900  # every class is represented
+    val_x[0] = 0  # a caller's copy: changing it changes nothing else
+    assert torch.equal(data.load_fashion_mnist("validation")[0][1:], val_x[1:])
+    assert not torch.equal(data.load_fashion_mnist("validation")[0][0], val_x[0])

@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "test")  # the files on disk
+# Every choice (hyperparameters, beta, widths, early stopping) is made on a validation split held out of the
+# 60,000 training images: the last VALIDATION_SIZE of them, the same in every notebook. Models whose settings
+# are being chosen are fitted on "fit" (the first 50,000); the test set is only used to report.
+VALIDATION_SIZE = 10_000
+DERIVED_SPLITS = {"fit": slice(0, -VALIDATION_SIZE), "validation": slice(-VALIDATION_SIZE, None)}
+ALL_SPLITS = (*SPLITS, *DERIVED_SPLITS)
 FILE_STEMS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -89,8 +95,10 @@ def search_dirs(dataset):
 
 
 def load_fashion_mnist(split):
-    """Fashion-MNIST ``split`` ("train": 60,000 images, "test": 10,000).
+    """Fashion-MNIST ``split``: "train" (60,000 images), "test" (10,000), or a part of "train":
+    "fit" (its first 50,000) and "validation" (its last 10,000, ``VALIDATION_SIZE``).
 
+    Make every choice on "validation" (models fitted on "fit"), and use "test" once, to report.
     Returns ``(images, labels)``: ``images`` a ``torch.uint8`` tensor [N, 28, 28]
     (0 = background, 255 = full ink), ``labels`` a ``torch.int64`` tensor [N] of
     class indices 0-9 (names in ``FASHION_MNIST_CLASSES``).
@@ -99,15 +107,17 @@ def load_fashion_mnist(split):
 
 
 def load_mnist(split):
-    """MNIST digits ``split`` ("train" or "test"), in the same format as ``load_fashion_mnist``."""
+    """MNIST digits ``split`` ("train", "test", "fit" or "validation"), as in ``load_fashion_mnist``."""
     return _load("mnist", split)
 
 
 def _load(dataset, split, download=None):
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
-    images, labels = _load_cached(dataset, split, _downloads_allowed() if download is None else download)
-    return images.clone(), labels.clone()  # callers may modify their copy freely
+    if not isinstance(split, str) or split not in ALL_SPLITS:
+        raise ValueError(f"split must be one of {list(ALL_SPLITS)}, got {split!r}")
+    part = DERIVED_SPLITS.get(split, slice(None))
+    file_split = "train" if split in DERIVED_SPLITS else split
+    images, labels = _load_cached(dataset, file_split, _downloads_allowed() if download is None else download)
+    return images[part].clone(), labels[part].clone()  # callers may modify their copy freely
 
 
 @functools.lru_cache(maxsize=4)
