@@ -133,7 +133,8 @@ def one_of(name, value, allowed):
     """Return ``value`` if it is in ``allowed`` (strings), else raise naming the valid choices."""
     choices = sorted(allowed)
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {choices!r} (a string), got {shown(value)} of type {type(value).__name__}")
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be one of {choices!r} (a string), got {shown(value)} of type {kind}")
     if value not in allowed:
         raise ValueError(f"{name} must be one of {choices!r}, got {value!r}")
     return value
