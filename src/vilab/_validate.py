@@ -281,7 +281,7 @@ def call_torch_function(name, function, x):
 
     try:
         value = function(x)
-    except (TypeError, RuntimeError) as error:
+    except (TypeError, RuntimeError, ValueError) as error:  # math.cos(tensor): "only one element tensors ..."
         raise TypeError(
             f"{name} must use torch operations on its torch tensor input (torch.cos, torch.exp, ..., not np.cos "
             f"or math.cos); calling it raised {type(error).__name__}: {error}"

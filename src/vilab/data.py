@@ -289,8 +289,9 @@ def fetch(datasets=("fashion-mnist",)):
     datasets = (datasets,) if isinstance(datasets, str) else datasets
     if not isinstance(datasets, (list, tuple)):
         raise TypeError(f"datasets must be a dataset name or a list of them, got {type(datasets).__name__}")
-    for dataset in datasets:
-        _dataset(dataset)
+    unknown = [d for d in datasets if not isinstance(d, str) or d not in DATASETS]
+    if unknown:
+        raise ValueError(f"datasets must be names from {list(DATASETS)}, got {unknown!r}")
     problems = []
     for dataset in datasets:
         for split in SPLITS:

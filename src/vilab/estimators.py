@@ -229,12 +229,13 @@ def _finite_result(what, value, **inputs):
 
 def _moment(name, mu, sigma, k, which, poly):
     """``exact_moment`` without the argument checks (the callers below have done them)."""
-    total = 0j
-    for coef, log_w, a, b, q in _terms(name, mu, sigma, k, which):
-        s = 1.0 - 2.0 * a
-        r = P.polymul(q, poly)
-        moments = _normal_moments(b / s, 1.0 / s, len(r) - 1)
-        total += coef * np.exp(log_w + b * b / (2 * s)) / math.sqrt(s) * np.dot(r, moments)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf/NaN: _finite_result reports it
+        total = 0j
+        for coef, log_w, a, b, q in _terms(name, mu, sigma, k, which):
+            s = 1.0 - 2.0 * a
+            r = P.polymul(q, poly)
+            moments = _normal_moments(b / s, 1.0 / s, len(r) - 1)
+            total += coef * np.exp(log_w + b * b / (2 * s)) / math.sqrt(s) * np.dot(r, moments)
     return float(total.real)
 
 

@@ -215,7 +215,7 @@ def elbo(x, phi, m, s2, *, sigma2, alpha=None, alpha0=None):
     """
     x2, sigma2 = _data(x), positive("sigma2", sigma2)
     phi = _phi("phi", phi, len(x2))
-    _, m, s2, _ = _check_factors(x2, m, s2, np.zeros(phi.shape[1]))
+    _, m, s2, _ = _check_factors(x2, m, _per_component("s2", s2, positive=True), np.zeros(phi.shape[1]))
     alpha, alpha0 = _weights_prior(alpha, alpha0, len(s2))
     stats = (phi.sum(0), phi.T @ x2, (x2**2).sum(), -xlogy(phi, phi).sum(), x2.shape)
     return _elbo_from_stats(stats, m, s2, sigma2, alpha, alpha0)
@@ -274,7 +274,7 @@ def _assign_with_stats(x2, m, s2, log_weights, want_phi=True):
 def elbo_global(x, m, s2, *, sigma2, alpha=None, alpha0=None):
     """The ELBO with q(c) at its optimum for the given global factors (what SVI monitors)."""
     sigma2 = positive("sigma2", sigma2)
-    x2, m, s2, _ = _check_factors(x, m, s2)
+    x2, m, s2, _ = _check_factors(x, m, _per_component("s2", s2, positive=True))  # s2 = 0: the ELBO is -inf
     alpha, alpha0 = _weights_prior(alpha, alpha0, len(s2))
     return _elbo_global(x2, m, s2, sigma2, alpha, alpha0)
 
