@@ -1296,6 +1296,24 @@ bad("vae.iwae_bound", "seed", lambda: vae.iwae_bound(tiny_vae(), binary(3), 4, s
 bad("vae.iwae_bound", "out of range", lambda: vae.iwae_bound(tiny_vae(), binary(3), 0), ValueError, "k", "0")
 bad("vae.iwae_bound", "nan", lambda: vae.iwae_bound(tiny_vae(), binary(3) + NAN, 2), ValueError, "x", "nan")
 bad("vae.iwae_bound", "empty", lambda: vae.iwae_bound(tiny_vae(), torch.zeros(0, 784), 2), ValueError, "x")
+
+
+class _OtherVAE(torch.nn.Module):
+    """A VAE written elsewhere (the benchmark's reference): iwae_bound and vae_loss accept any encode/decode pair."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc, self.dec = torch.nn.Linear(784, 4), torch.nn.Linear(2, 784)
+
+    def encode(self, x):
+        return self.enc(x).chunk(2, dim=-1)
+
+    def decode(self, z):
+        return self.dec(z)
+
+
+good("vae.iwae_bound", "wrong type", lambda: vae.iwae_bound(_OtherVAE(), binary(3), 2), finite)
+good("vae.vae_loss", "wrong type", lambda: vae.vae_loss(_OtherVAE(), binary(3)), finite)
 good("vae.iwae_bound", "requires grad", lambda: vae.iwae_bound(tiny_vae(), binary(3).requires_grad_(True), 2), finite)
 good("vae.encode_means", "wrong dtype", lambda: vae.encode_means(tiny_vae(), binary(3, torch.float64) * 0.5), finite)
 bad("vae.encode_means", "wrong dtype", lambda: vae.encode_means(tiny_vae(), images(3).reshape(3, 784)), TypeError, "x")

@@ -221,7 +221,7 @@ def _first_bad(array, bad):
     return array[index], index if len(index) != 1 else index[0]
 
 
-def real_array(name, value, *, ndim=None, min_size=1, allow_inf=False):
+def real_array(name, value, *, ndim=None, min_size=1):
     """``value`` (number, list, numpy array or tensor) as a float64 numpy array of finite real numbers.
 
     ``ndim`` is an int or a tuple of allowed numbers of dimensions. Raises a TypeError
@@ -255,7 +255,7 @@ def real_array(name, value, *, ndim=None, min_size=1, allow_inf=False):
     if array.size < min_size:
         need = "must not be empty" if min_size == 1 else f"must have at least {min_size} entries"
         raise ValueError(f"{name} {need}, got shape {array.shape}")
-    bad = np.isnan(array) if allow_inf else ~np.isfinite(array)
+    bad = ~np.isfinite(array)
     if bad.any():
         offending, index = _first_bad(array, bad)
         where = f" at index {index}" if array.ndim else ""

@@ -103,23 +103,29 @@ class Autoencoder(VAE):
     stochastic = False
 
 
+def _float_tensor(name, value, shape):
+    """``value`` detached, if it is a floating-point tensor; integer ones (uint8 images) are refused."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor {shape}, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor {shape}, got dtype {value.dtype} "
+            "(binarise uint8 images 0..255 first with vilab.vae.binarize)"
+        )
+    return value.detach()
+
+
 def _model_input(model, name, value, width, shape):
     """A float tensor [..., width] of finite values, detached, in the model's dtype and on its device.
 
     Any float dtype is cast (float64 made from numpy, float16...); integer tensors (uint8
     images 0..255 included) are rejected: binarise images with ``binarize``.
     """
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch tensor {shape}, got {type(value).__name__}")
-    if not value.is_floating_point():
-        raise TypeError(
-            f"{name} must be a floating-point tensor {shape}, got dtype {value.dtype} "
-            "(uint8 images 0..255: binarise them first with vilab.vae.binarize)"
-        )
+    value = _float_tensor(name, value, shape)
     if value.dim() == 0 or value.shape[-1] != width:
         raise ValueError(f"{name} must have shape {shape}, got {list(value.shape)}")
     parameter = next(model.parameters())
-    value = value.detach().to(device=parameter.device, dtype=parameter.dtype)
+    value = value.to(device=parameter.device, dtype=parameter.dtype)
     bad = ~torch.isfinite(value)
     if bad.any():
         index = tuple(int(i) for i in bad.nonzero()[0])
@@ -128,9 +134,29 @@ def _model_input(model, name, value, width, shape):
 
 
 def _check_model(model):
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a vilab.vae.VAE (or Autoencoder), got {type(model).__name__}")
+    """A vilab VAE, or any torch module with ``encode(x) -> (mu, logvar)`` and ``decode(z) -> logits``."""
+    if isinstance(model, VAE):
+        return model
+    has_networks = callable(getattr(model, "encode", None)) and callable(getattr(model, "decode", None))
+    if not (isinstance(model, nn.Module) and has_networks and next(model.parameters(), None) is not None):
+        raise TypeError(
+            f"model must be a vilab.vae.VAE (or a torch module with encode and decode), got {type(model).__name__}"
+        )
     return model
+
+
+def _networks(model):
+    """(encode, decode) without the input checks (for inputs already checked): a VAE's own, else the module's."""
+    if isinstance(model, VAE):
+        return model._encode, model._decode
+    return model.encode, model.decode
+
+
+def _latent_dim(model):
+    latent_dim = getattr(_check_model(model), "latent_dim", None)
+    if not isinstance(latent_dim, int):
+        raise TypeError(f"model must have an integer latent_dim (a vilab.vae.VAE does), got {type(model).__name__}")
+    return latent_dim
 
 
 def model_device(model):
@@ -189,14 +215,7 @@ def _check_binary(x, name="x", model=None, binary=True):
     uint8 images (pixels 0..255) are rejected: binarisation is random, so it is never
     done silently (use ``binarize``). A tensor that requires grad is detached.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch tensor [B, 784] of 0s and 1s, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(
-            f"{name} must be a floating-point tensor of 0s and 1s, got dtype {x.dtype} "
-            "(binarise uint8 images first with vilab.vae.binarize)"
-        )
-    x = x.detach()
+    x = _float_tensor(name, x, "[B, 784] of 0s and 1s" if binary else "[B, 784] of values in [0, 1]")
     if x.dim() == 3 and tuple(x.shape[1:]) == (28, 28):
         x = x.reshape(x.shape[0], N_PIXELS)
     if x.dim() != 2 or x.shape[1] != N_PIXELS or x.shape[0] == 0:
@@ -239,15 +258,16 @@ class LossTerms(NamedTuple):
 
 
 def _loss_terms(model, x, beta, generator=None):
-    mu, logvar = model._encode(x)
-    if model.stochastic:
+    encode, decode = _networks(model)
+    mu, logvar = encode(x)
+    if getattr(model, "stochastic", True):
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterised sample
         rate = kl_diag_normal(mu, logvar).mean()  # summed over latent dims, mean over batch
     else:
         z = mu
         rate = torch.zeros((), device=mu.device)
-    logits = model._decode(z)
+    logits = decode(z)
     # Bernoulli NLL: -sum_j [x_j log p_j + (1 - x_j) log(1 - p_j)], summed over pixels, mean over batch
     distortion = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
     return LossTerms(distortion + beta * rate, rate, distortion)
@@ -436,7 +456,7 @@ def iwae_bound(model, x, k, *, seed=0, max_rows=16384):
     bounds = []
     for first in range(0, x.shape[0], images_per_chunk):
         xb = x[first : first + images_per_chunk].to(device)
-        mu, logvar = model._encode(xb)
+        mu, logvar = _networks(model)[0](xb)
         std = torch.exp(0.5 * logvar)
         log_w = []
         for done in range(0, k, samples_per_chunk):
@@ -445,7 +465,7 @@ def iwae_bound(model, x, k, *, seed=0, max_rows=16384):
             z = mu + std * eps  # [m, B, latent]
             log_q = -0.5 * (LOG_2PI + logvar + eps**2).sum(-1)  # log N(z; mu, sigma^2), since (z-mu)/sigma = eps
             log_prior = -0.5 * (LOG_2PI + z**2).sum(-1)
-            log_w.append(_log_bernoulli(model._decode(z), xb) + log_prior - log_q)
+            log_w.append(_log_bernoulli(_networks(model)[1](z), xb) + log_prior - log_q)
         bounds.append((torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)).cpu())
     model.train(was_training)
     return torch.cat(bounds)
@@ -458,7 +478,7 @@ def encode_means(model, x, batch_size=4096):
     batch_size = positive_int("batch_size", batch_size)
     device = model_device(model)
     return torch.cat(
-        [model._encode(x[i : i + batch_size].to(device))[0].cpu() for i in range(0, x.shape[0], batch_size)]
+        [_networks(model)[0](x[i : i + batch_size].to(device))[0].cpu() for i in range(0, x.shape[0], batch_size)]
     )
 
 
@@ -488,18 +508,18 @@ def decode_probabilities(model, z):
 
     ``z``: a list, numpy array or tensor (detached) of finite numbers.
     """
-    _check_model(model)
+    latent_dim = _latent_dim(model)
     z = _validate.real_array("z", z, min_size=0)
-    if z.ndim != 2 or z.shape[1] != model.latent_dim or z.shape[0] == 0:
-        raise ValueError(f"z must have shape [M, {model.latent_dim}] with M >= 1, got {list(z.shape)}")
+    if z.ndim != 2 or z.shape[1] != latent_dim or z.shape[0] == 0:
+        raise ValueError(f"z must have shape [M, {latent_dim}] with M >= 1, got {list(z.shape)}")
     parameter = next(model.parameters())
     z = torch.as_tensor(z, dtype=parameter.dtype, device=parameter.device)
-    return torch.sigmoid(model._decode(z)).float().cpu().numpy().reshape(-1, 28, 28)
+    return torch.sigmoid(_networks(model)[1](z)).float().cpu().numpy().reshape(-1, 28, 28)
 
 
 def decode_latent_point(model, z1, z2):
     """The latent explorer's pure function: a 2-D latent point -> 28x28 decoded pixel probabilities."""
-    if _check_model(model).latent_dim != 2:
+    if _latent_dim(model) != 2:
         raise ValueError(f"the latent explorer needs a model with latent_dim=2, got latent_dim={model.latent_dim}")
     return decode_probabilities(model, [[finite("z1", z1), finite("z2", z2)]])[0]
 
@@ -509,7 +529,7 @@ def manifold_grid(model, n=15, span=2.5):
 
     Row i, column j decodes z = (values[j], values[n-1-i]), so z2 grows upwards as in a plot.
     """
-    if _check_model(model).latent_dim != 2:
+    if _latent_dim(model) != 2:
         raise ValueError(f"manifold_grid needs a model with latent_dim=2, got latent_dim={model.latent_dim}")
     n = positive_int("n", n)
     span = _validate.in_range("span", span, 0, 1e6, closed=(False, True))
