@@ -824,6 +824,24 @@ bad(
 )
 bad("inference.laplace", "wrong type", lambda: I.laplace(_numpy_log_prob, torch.zeros(2)), TypeError, "log_prob")
 bad("inference.laplace", "wrong shape", lambda: I.laplace(gauss_log_prob, torch.zeros(3, 2)), ValueError, "init")
+
+
+def _logistic_log_prob():
+    gen = torch.Generator().manual_seed(0)
+    phi = torch.cat(
+        [torch.ones(500, 1, dtype=torch.float64), torch.randn(500, 5, generator=gen, dtype=torch.float64)], 1
+    )
+    y = (torch.rand(500, generator=gen, dtype=torch.float64) < 0.5).double()
+    return lambda t: t @ (phi.T @ y) - torch.nn.functional.softplus(t @ phi.T).sum(-1) - 0.5 * (t**2).sum(-1)
+
+
+def _laplace_from_its_own_map():  # L-BFGS ends at a gradient ~1e-7 > tol = 1e-10 (rounding): that is the mode
+    log_prob = _logistic_log_prob()
+    mode = I.laplace(log_prob, torch.zeros(6)).mean
+    return I.laplace(log_prob, mode, covariance="diag").var
+
+
+good("inference.laplace", "extreme", _laplace_from_its_own_map, finite)
 good("inference.laplace", "requires grad", lambda: I.laplace(gauss_log_prob, grad([0.5, 0.1])).var, finite)
 
 BB = {"n_steps": 20, "n_mc": 2}
@@ -898,6 +916,20 @@ bad("mixture.update_means", "out of range", lambda: M.update_means(X1, PHI * 3, 
 bad("mixture.update_means", "out of range", lambda: M.update_means(X1, PHI, 0.0), ValueError, "sigma2", "0.0")
 bad("mixture.update_means", "inf", lambda: M.update_means(np.r_[X1[:-1], INF], PHI, 1.0), ValueError, "x", "inf")
 good("mixture.update_means", "requires grad", lambda: M.update_means(grad(X1.tolist()), PHI, 100.0), finite)
+good(  # partial responsibilities (four half-assigned points: N_k = 2), as notebook 05's exercise uses them
+    "mixture.update_means",
+    "extreme",
+    lambda: math.isclose(M.update_means(np.ones(4), np.full((4, 1), 0.5), 3.0)[1][0], 1 / (1 / 3 + 2)),
+    bool,
+)
+good(
+    "mixture.intermediate_global",
+    "extreme",
+    lambda: math.isclose(
+        M.intermediate_global(np.zeros(100), np.full((100, 1), 0.3), sigma2=100.0, n_total=10**6)[1][0], 0.01 + 3e5
+    ),
+    bool,
+)
 bad("mixture.update_weights", "wrong type", lambda: M.update_weights("phi", 1.0), TypeError, "phi")
 bad("mixture.update_weights", "out of range", lambda: M.update_weights(PHI, -1.0), ValueError, "alpha0")
 bad("mixture.update_weights", "nan", lambda: M.update_weights(PHI + NAN, 1.0), ValueError, "phi", "nan")

@@ -75,16 +75,22 @@ def _per_component(name, value, K=None, *, positive=False, allow_zero=False):
     return array
 
 
-def _phi(name, phi, N, K=None):
-    """Assignment probabilities [N, K]: entries in [0, 1], each row summing to 1."""
+def _phi(name, phi, N, *, distributions=False):
+    """Responsibilities [N, K] in [0, 1]; with ``distributions`` each row must also sum to 1 (a q(c_i)).
+
+    The updates are linear in phi, so partial responsibilities (a point half assigned) are
+    allowed there; the ELBO's entropy term needs every row to be a distribution.
+    """
     phi = _validate.real_array(name, phi, ndim=2)
-    if phi.shape[0] != N or (K is not None and phi.shape[1] != K):
-        expected = f"[N, K] = [{N}, {K}]" if K is not None else f"[N, K] with N = {N}"
-        raise ValueError(f"{name} must have shape {expected}, got shape {phi.shape}")
-    rows = phi.sum(1)
-    if (phi < 0).any() or (phi > 1).any() or not np.allclose(rows, 1.0, rtol=0, atol=1e-6):
-        i = int(np.argmax(np.abs(rows - 1) + (phi < 0).any(1) + (phi > 1).any(1)))
-        raise ValueError(f"{name} must hold probabilities (each row in [0, 1], summing to 1), got row {i}: {phi[i]!r}")
+    if phi.shape[0] != N:
+        raise ValueError(f"{name} must have shape [N, K] with N = {N}, got shape {phi.shape}")
+    bad_rows = ((phi < 0) | (phi > 1)).any(1)
+    if distributions:
+        bad_rows |= ~np.isclose(phi.sum(1), 1.0, rtol=0, atol=1e-6)
+    if bad_rows.any():
+        i = int(np.argmax(bad_rows))
+        need = "probabilities (each row in [0, 1], summing to 1)" if distributions else "values in [0, 1]"
+        raise ValueError(f"{name} must hold {need}, got row {i}: {phi[i]!r}")
     return phi
 
 
@@ -214,7 +220,7 @@ def elbo(x, phi, m, s2, *, sigma2, alpha=None, alpha0=None):
     It depends on the data only through N_k, S_k, sum_i |x_i|² and H[q(c)].
     """
     x2, sigma2 = _data(x), positive("sigma2", sigma2)
-    phi = _phi("phi", phi, len(x2))
+    phi = _phi("phi", phi, len(x2), distributions=True)
     _, m, s2, _ = _check_factors(x2, m, _per_component("s2", s2, positive=True), np.zeros(phi.shape[1]))
     alpha, alpha0 = _weights_prior(alpha, alpha0, len(s2))
     stats = (phi.sum(0), phi.T @ x2, (x2**2).sum(), -xlogy(phi, phi).sum(), x2.shape)
