@@ -15,7 +15,10 @@ import io
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from PIL import Image
+
+from vilab import _validate
 
 PANEL_CLASS = "vilab-panel"  # CSS class the browser test looks for
 PLOT_CLASS = "vilab-plot"
@@ -39,6 +42,7 @@ def figure_png(fig):
     """
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
+    _figure(fig)
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     if not isinstance(fig.get_layout_engine(), (PlaceHolderLayoutEngine, type(None))):
         canvas.draw()  # once: let the layout engine place the axes, then freeze it
@@ -75,6 +79,12 @@ def figure_png(fig):
     return buffer.getvalue()
 
 
+def _figure(fig):
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure (e.g. from vilab.plots.new_figure), got {type(fig).__name__}")
+    return fig
+
+
 def interactive_panel(fig, controls, update, *, title=""):
     """Build a panel: controls on top, the figure as an image, a readout below.
 
@@ -85,6 +95,12 @@ def interactive_panel(fig, controls, update, *, title=""):
     box has a ``refresh()`` method that re-runs the update with the current
     values.
     """
+    _figure(fig)
+    if not isinstance(controls, dict) or not all(isinstance(c, widgets.ValueWidget) for c in controls.values()):
+        raise TypeError(f"controls must be a dict of name -> ipywidgets value widget (a slider...), got {controls!r}")
+    _validate.callable_("update", update, "a function update(**values) -> HTML text or None")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a string, got {type(title).__name__}")
     width, height = (fig.get_size_inches() * fig.dpi).astype(int)
     image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width}px", height=f"{height}px"))
     image.add_class(PLOT_CLASS)
@@ -302,8 +318,20 @@ def latent_explorer_panel(model, codes=None, labels=None):
     cross at the current z; the right panel is one ``imshow`` whose data is
     replaced in place.
     """
+    import numpy as np
+
     from vilab.plots import new_figure
     from vilab.vae import LATENT_EXPLORER_RANGES, decode_latent_point
+
+    decode_latent_point(model, 0.0, 0.0)  # checks the model (a VAE with latent_dim=2) before anything is drawn
+    if (codes is None) != (labels is None):
+        raise ValueError("codes and labels go together: pass both (encoded images and their classes) or neither")
+    if codes is not None:
+        codes = _validate.real_array("codes", codes, ndim=2)
+        labels = _validate.real_array("labels", labels, ndim=1)
+        if codes.shape[1] != 2 or labels.shape != (len(codes),):
+            raise ValueError(f"codes must be [n, 2] and labels [n], got shapes {codes.shape} and {labels.shape}")
+        codes = np.asarray(codes)
 
     (z1_lo, z1_hi), (z2_lo, z2_hi) = LATENT_EXPLORER_RANGES["z1"], LATENT_EXPLORER_RANGES["z2"]
     fig, (ax_map, ax_image) = new_figure(2, figsize=(7.0, 3.2))
@@ -354,9 +382,17 @@ def cavi_stepper(fit, step, grid):
     """
     import numpy as np
 
-    step = int(np.clip(step, 0, len(fit.history) - 1))
+    from vilab.mixture import CaviResult
+
+    if not isinstance(fit, CaviResult) or not fit.history:
+        raise TypeError(f"fit must be the result of cavi_stepper_history (with its history), got {type(fit).__name__}")
+    step = _validate.integer("step", step, 0, len(fit.history) - 1)
     phi, m, s2, _ = fit.history[step]
-    grid = np.asarray(grid, dtype=float)
+    if np.ndim(m) != 1:
+        raise ValueError(
+            f"fit must come from 1-D data (the stepper draws densities on a line), got means of shape {np.shape(m)}"
+        )
+    grid = _validate.real_array("grid", grid, ndim=1)
     variance = 1.0 + s2[:, None]
     densities = np.exp(-0.5 * (grid - m[:, None]) ** 2 / variance) / np.sqrt(2 * np.pi * variance) / len(m)
     return {
@@ -378,7 +414,7 @@ def cavi_stepper_panel(x, K=3, *, sigma2=100.0, init=None, seed=0):
 
     from vilab.plots import COLORS, new_figure
 
-    x = np.asarray(x, dtype=float)
+    x = _validate.real_array("x", x, ndim=1)  # the stepper draws 1-D data
     fit = cavi_stepper_history(x, K, sigma2=sigma2, init=init, seed=seed)
     grid = np.linspace(x.min() - 1.0, x.max() + 1.0, 300)
     palette = plt.get_cmap("tab10")(np.arange(K) % 10)
