@@ -262,6 +262,18 @@ def test_explorer_variances_agree_with_exact():
     np.testing.assert_allclose(out["exact_variance"]["pathwise"] * 10, E.exact_variance("cosine", "pathwise", 1, 1, 2))
 
 
+def test_explorer_draws_are_those_of_the_estimators_and_threads_are_left_alone():
+    threads = torch.get_num_threads()
+    f, exact_mean = E.objective("exponential", 1.5), E.exact_value("exponential", 0.5, 0.7, 1.5)
+    for baseline, b in [("none", None), ("mean", exact_mean)]:
+        out = E.explore_estimators("exponential", 0.5, 0.7, 1.5, 7, baseline, n_replicates=3000, seed=9)
+        score = E.score_function(f, 0.5, 0.7, 21_000, baseline=b, seed=9).reshape(3000, 7, 2).mean(1)
+        path = E.pathwise(f, 0.5, 0.7, 21_000, seed=10).reshape(3000, 7, 2).mean(1)
+        np.testing.assert_allclose(out["estimates"]["score_function"], score, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(out["estimates"]["pathwise"], path, rtol=1e-12, atol=1e-15)
+    assert torch.get_num_threads() == threads
+
+
 def test_explorer_optimal_baseline_uses_only_the_draws_of_its_own_estimate():
     L, replicates, seed, (mu, sigma, k) = 4, 50, 3, (0.5, 0.8, 2.0)
     out = E.explore_estimators("cosine", mu, sigma, k, L, "optimal", n_replicates=replicates, seed=seed)

@@ -362,12 +362,7 @@ def explore_estimators(function, mu, sigma, k, n_samples, baseline="none", *, n_
     densities of the estimates on those bins; ``outside[e]`` (2,) fraction of estimates
     outside the bins.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # on ~10^5 elements, extra threads cost more than they save (and fight on a busy CPU)
-    try:
-        return _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed)
-    finally:
-        torch.set_num_threads(threads)
+    return _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed)
 
 
 def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed):
@@ -383,15 +378,21 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         note = "L = 1: no other draw in the estimate to estimate b* from, so no baseline is used"
     no_baseline_var = exact_variance(function, "score_function", mu, sigma, k) / n_samples
     if baseline_used == "optimal":
-        score = _score_function_in_groups(f, mu, sigma, n_replicates, n_samples, seed)
+        b = "optimal"
         score_var, score_exact = leave_one_out_variance(function, mu, sigma, k, n_samples)
         bins_var = np.maximum(score_var, no_baseline_var)  # at L >= 3 score_var is only a lower bound
     else:
         b = exact_value(function, mu, sigma, k) if baseline_used == "mean" else None
-        score = score_function(f, mu, sigma, total, baseline=b, seed=seed)
         score_var = bins_var = exact_variance(function, "score_function", mu, sigma, k, baseline=b) / n_samples
         score_exact = True
-    raw = {"score_function": score, "pathwise": pathwise(f, mu, sigma, total, seed=seed + 1)}
+    raw = {
+        "score_function": _in_chunks(
+            standard_normal_draws(total, seed), n_samples, lambda eps: _score_rows(f, mu, sigma, eps, n_samples, b)
+        ),
+        "pathwise": _in_chunks(
+            standard_normal_draws(total, seed + 1), n_samples, lambda eps: _pathwise_rows(f, mu, sigma, eps)
+        ),
+    }
     estimates = {e: v.reshape(n_replicates, n_samples, 2).mean(1) for e, v in raw.items()}
     gradient = exact_gradient(function, mu, sigma, k)
     exact_var = {
@@ -421,19 +422,43 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
     }
 
 
-def _score_function_in_groups(f, mu, sigma, n_groups, group_size, seed):
-    """Score-function estimates, shape (n_groups * group_size, 2), with the optimal baseline estimated per group.
+# The explorer's rows are computed in chunks of at most 2048 elements, ATen's grain for its vectorised math functions
+# (cos, exp, sqrt...), so every torch op runs in the calling thread: on a shared or quota-limited CPU, waking a second
+# thread for each op costs far more than it saves (measured: ~30 ms per op on a busy 2-core machine, against ~15 ms for
+# all 10^5 draws in chunks). torch.set_num_threads(1) would do the same, but setting the count back afterwards left
+# every later small op of the process slow (~40 ms each for a 128-element sqrt, measured).
+_CHUNK = 2048
 
-    The draws are those of ``score_function(f, mu, sigma, n_groups * group_size, seed=seed)``; rows
-    r L .. r L + L - 1 (L = ``group_size``) form group r, and draw i of group r uses the leave-one-out
-    b_ri = sum_{j in r, j != i} f(x_j) s_j^2 / sum_{j in r, j != i} s_j^2: no information crosses groups.
+
+def _in_chunks(eps, group_size, rows):
+    """np.concatenate of rows(chunk) over consecutive chunks of eps, each holding whole groups of group_size draws."""
+    per_chunk = group_size * max(1, _CHUNK // group_size)
+    return np.concatenate([rows(chunk) for chunk in eps.split(per_chunk)])
+
+
+def _score_rows(f, mu, sigma, eps, group_size, baseline):
+    """The rows of ``score_function`` for these draws eps; baseline None, a number, or "optimal".
+
+    "optimal" is estimated leave-one-out *within each group* of ``group_size`` consecutive draws:
+    draw i of group r uses b_ri = sum_{j in r, j != i} f(x_j) s_j^2 / sum_{j in r, j != i} s_j^2,
+    so no information crosses groups.
     """
-    eps = standard_normal_draws(n_groups * group_size, seed)
     with torch.no_grad():
-        fx = _evaluate(f, mu + sigma * eps).to(torch.float64).reshape(n_groups, group_size)
-    eps = eps.reshape(n_groups, group_size)
-    scores = torch.stack([eps / sigma, (eps**2 - 1) / sigma], dim=-1)
-    return ((fx[..., None] - _leave_one_out_baseline(fx, scores)) * scores).reshape(-1, 2).numpy()
+        fx = _evaluate(f, mu + sigma * eps).to(torch.float64)
+    scores = torch.stack([eps / sigma, (eps**2 - 1) / sigma], dim=1)
+    if baseline == "optimal":
+        b = _leave_one_out_baseline(fx.reshape(-1, group_size), scores.reshape(-1, group_size, 2)).reshape(-1, 2)
+    else:
+        b = 0.0 if baseline is None else baseline
+    return ((fx[:, None] - b) * scores).numpy()
+
+
+def _pathwise_rows(f, mu, sigma, eps):
+    """The rows of ``pathwise`` for these draws eps: [f'(x), f'(x) eps] with x = mu + sigma eps."""
+    x = (mu + sigma * eps).requires_grad_(True)
+    (derivative,) = torch.autograd.grad(_evaluate(f, x).sum(), x)
+    derivative = derivative.to(torch.float64)
+    return torch.stack([derivative, derivative * eps], dim=1).numpy()
 
 
 def leave_one_out_variance(name, mu, sigma, k, group_size):
