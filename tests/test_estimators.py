@@ -300,7 +300,7 @@ def test_explorer_optimal_baseline_at_one_sample_falls_back_to_none_and_says_so(
 @pytest.mark.parametrize("name, mu, sigma, k", CASES)
 def test_leave_one_out_variance_by_quadrature(name, mu, sigma, k):
     f, _ = f_and_derivative(name, mu + sigma * NODES, k)
-    gradient, no_baseline, _ = quadrature_reference(name, mu, sigma, k)
+    _, no_baseline, _ = quadrature_reference(name, mu, sigma, k)
     variance, exact = E.leave_one_out_variance(name, mu, sigma, k, 1)
     assert exact
     np.testing.assert_allclose(variance, no_baseline, rtol=1e-8, atol=1e-12)

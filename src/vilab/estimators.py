@@ -376,10 +376,10 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
     if baseline == "optimal" and n_samples == 1:
         baseline_used = "none"
         note = "L = 1: no other draw in the estimate to estimate b* from, so no baseline is used"
-    no_baseline_var = exact_variance(function, "score_function", mu, sigma, k) / n_samples
     if baseline_used == "optimal":
         b = "optimal"
         score_var, score_exact = leave_one_out_variance(function, mu, sigma, k, n_samples)
+        no_baseline_var = exact_variance(function, "score_function", mu, sigma, k) / n_samples
         bins_var = np.maximum(score_var, no_baseline_var)  # at L >= 3 score_var is only a lower bound
     else:
         b = exact_value(function, mu, sigma, k) if baseline_used == "mean" else None
@@ -477,7 +477,11 @@ def leave_one_out_variance(name, mu, sigma, k, group_size):
       independent draws (the 4 g^2 of E[g_2^2] cancels against the mean),
       Var = (E[f^2 s^2] + E[f^2] E[s^2] - 2 E[f] E[f s^2]) / 2; exact.
     - L >= 3: b_i is a ratio of sums with no closed-form moments; the lower bound V(b*)/L is
-      returned (``exact`` False). The gap is O(1/L^2) as L grows, but large at small L.
+      returned (``exact`` False). The gap E[R^2] = E[(b_1 - b*)^2] E[s^2] / L
+      + (L - 1)/L E[(b_1 - b*)(b_2 - b*) s_1 s_2] is O(1/L^2) as L grows: b_i - b* is the error
+      of a ratio estimate from L - 1 draws, so E[(b_1 - b*)^2] = O(1/L); in the cross term, to first
+      order, only draw 2's share of b_1 times draw 1's share of b_2 survives (E[s] = 0), each O(1/L).
+      At small L the gap can be large.
     """
     mu, sigma, k = _check_point(name, mu, sigma, k)
     group_size = _validate.positive_int("group_size", group_size)
