@@ -500,6 +500,51 @@ bad(
 bad("estimators.optimal_baseline", "nan", lambda: E.optimal_baseline("cosine", 0, 1, NAN), ValueError, "k", "nan")
 good("estimators.optimal_baseline", "extreme", lambda: E.optimal_baseline("cosine", 0, 1e-8, 2.0, dim=1000), finite)
 bad(
+    "estimators.leave_one_out_variance",
+    "out of range",
+    lambda: E.leave_one_out_variance("cosine", 0, 1, 1, 0),
+    ValueError,
+    "group_size",
+)
+bad(
+    "estimators.leave_one_out_variance",
+    "wrong type",
+    lambda: E.leave_one_out_variance("cosine", 0, 1, 1, 2.5),
+    TypeError,
+    "group_size",
+)
+bad(
+    "estimators.leave_one_out_variance",
+    "out of range",
+    lambda: E.leave_one_out_variance("cosine", 0, -1, 1, 2),
+    ValueError,
+    "sigma",
+)
+bad(
+    "estimators.leave_one_out_variance",
+    "unknown option",
+    lambda: E.leave_one_out_variance("sine", 0, 1, 1, 2),
+    ValueError,
+    "function",
+)
+bad(
+    "estimators.leave_one_out_variance",
+    "nan",
+    lambda: E.leave_one_out_variance("cosine", NAN, 1, 1, 2),
+    ValueError,
+    "mu",
+)
+good(
+    "estimators.leave_one_out_variance",
+    "extreme",
+    lambda: all(
+        np.all(np.isfinite(E.leave_one_out_variance("cosine", 0.7, s, 2.0, L)[0]))
+        for s in (1e-6, 1e3)
+        for L in (1, 2, 50)
+    ),
+    bool,
+)
+bad(
     "estimators.exact_variance",
     "unknown option",
     lambda: E.exact_variance("cosine", "reinforce", 0, 1, 1),

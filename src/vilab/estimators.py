@@ -78,11 +78,15 @@ def _check_baseline(baseline):
 
 
 def _leave_one_out_baseline(fx, scores):
-    """b_i = sum_{j != i} f_j s_j^2 / sum_{j != i} s_j^2 for each column (0 when n = 1)."""
+    """b_i = sum_{j != i} f_j s_j^2 / sum_{j != i} s_j^2 for each column (0 when n = 1).
+
+    The sums run over the draws axis (axis -2 of ``scores``, the last of ``fx``); leading
+    axes, if any, are independent groups of draws.
+    """
     weights = scores**2
-    weighted = fx[:, None] * weights
-    numerator = weighted.sum(0) - weighted
-    denominator = (weights.sum(0) - weights).clamp_min(torch.finfo(weights.dtype).tiny)  # 0/tiny = 0 when n = 1
+    weighted = fx[..., None] * weights
+    numerator = weighted.sum(-2, keepdim=True) - weighted
+    denominator = (weights.sum(-2, keepdim=True) - weights).clamp_min(torch.finfo(weights.dtype).tiny)  # 0 if n = 1
     return numerator / denominator
 
 
@@ -403,27 +407,28 @@ def explore_estimators(function, mu, sigma, k, n_samples, baseline="none", *, n_
     Each replicate averages ``n_samples`` (L) single-sample estimates of the
     gradient of E_{x~N(mu, sigma^2)}[f(x)], f the test function ``function``
     with parameter k. ``baseline`` (score function only): "none", "mean" (the
-    constant b = E[f], exact) or "optimal" (leave-one-out b*, see ``score_function``).
+    constant b = E[f], exact) or "optimal": b* estimated leave-one-out *within each
+    replicate*, from the other L - 1 draws of the same L-sample estimate (see
+    ``leave_one_out_variance``), so replicates share no information. With L = 1 there
+    is no other draw, so no baseline is used (``baseline_used`` "none", and ``note`` says so).
 
     Returns a dict with, for e in ("score_function", "pathwise"):
     ``estimates[e]`` (n_replicates, 2); ``exact_gradient`` (2,);
     ``exact_variance[e]`` and ``empirical_variance[e]`` (2,), variances of the
-    L-sample average (exact = single-sample variance / L); ``bin_edges`` (2, n_bins+1),
-    fixed by the exact values (exact gradient +- 4 exact standard deviations of the
-    wider estimator); ``density[e]`` (2, n_bins) histogram densities of the estimates
-    on those bins; ``outside[e]`` (2,) fraction of estimates outside the bins.
-    ``n_replicates`` >= 2 (one replicate has no empirical variance); ``seed=None`` draws
-    fresh randomness from torch's global generator.
+    L-sample average (exact = single-sample variance / L); ``exact_is_lower_bound[e]``
+    (bool): True for the leave-one-out baseline at L >= 3, whose variance has no closed
+    form: ``exact_variance`` is then the exact variance with the exact b*, a lower bound;
+    ``baseline_used`` and ``note`` (str, empty unless the baseline fell back);
+    ``bin_edges`` (2, n_bins+1), fixed by the exact values (exact gradient +- 4 exact
+    standard deviations of the wider estimator); ``density[e]`` (2, n_bins) histogram
+    densities of the estimates on those bins; ``outside[e]`` (2,) fraction of estimates
+    outside the bins. ``n_replicates`` >= 2 (one replicate has no empirical variance);
+    ``seed=None`` draws fresh randomness from torch's global generator.
     """
     n_replicates = _validate.integer("n_replicates", n_replicates, 2, _validate.MAX_SEED - 1)
     n_bins = _validate.positive_int("n_bins", n_bins)
     seed = _validate.integer("seed", _validate.fresh_seed(seed), 0, _validate.MAX_SEED - 2)  # pathwise uses seed + 1
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # on ~10^5 elements, extra threads cost more than they save (and fight on a busy CPU)
-    try:
-        return _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed)
-    finally:
-        torch.set_num_threads(threads)
+    return _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed)
 
 
 def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed):
@@ -432,21 +437,35 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
     n_samples = _validate.positive_int("n_samples", n_samples)
     n_replicates = _validate.positive_int("n_replicates", n_replicates)
     f = objective(function, k)
-    b = {"none": None, "mean": None, "optimal": "optimal"}[baseline]
-    if baseline == "mean":
-        b = exact_value(function, mu, sigma, k)
     total = n_samples * n_replicates
+    baseline_used, note = baseline, ""
+    if baseline == "optimal" and n_samples == 1:
+        baseline_used = "none"
+        note = "L = 1: no other draw in the estimate to estimate b* from, so no baseline is used"
+    if baseline_used == "optimal":
+        b = "optimal"
+        score_var, score_exact = leave_one_out_variance(function, mu, sigma, k, n_samples)
+        no_baseline_var = exact_variance(function, "score_function", mu, sigma, k) / n_samples
+        bins_var = np.maximum(score_var, no_baseline_var)  # at L >= 3 score_var is only a lower bound
+    else:
+        b = exact_value(function, mu, sigma, k) if baseline_used == "mean" else None
+        score_var = bins_var = exact_variance(function, "score_function", mu, sigma, k, baseline=b) / n_samples
+        score_exact = True
     raw = {
-        "score_function": score_function(f, mu, sigma, total, baseline=b, seed=seed),
-        "pathwise": pathwise(f, mu, sigma, total, seed=seed + 1),
+        "score_function": _in_chunks(
+            standard_normal_draws(total, seed), n_samples, lambda eps: _score_rows(f, mu, sigma, eps, n_samples, b)
+        ),
+        "pathwise": _in_chunks(
+            standard_normal_draws(total, seed + 1), n_samples, lambda eps: _pathwise_rows(f, mu, sigma, eps)
+        ),
     }
     estimates = {e: v.reshape(n_replicates, n_samples, 2).mean(1) for e, v in raw.items()}
     gradient = exact_gradient(function, mu, sigma, k)
     exact_var = {
-        "score_function": exact_variance(function, "score_function", mu, sigma, k, baseline=b) / n_samples,
+        "score_function": score_var,
         "pathwise": exact_variance(function, "pathwise", mu, sigma, k) / n_samples,
     }
-    half_width = 4 * np.sqrt(np.maximum(exact_var["score_function"], exact_var["pathwise"]))
+    half_width = 4 * np.sqrt(np.maximum(bins_var, exact_var["pathwise"]))
     half_width = np.maximum(half_width, 1e-3 * (1 + np.abs(gradient)))
     edges = np.linspace(gradient - half_width, gradient + half_width, n_bins + 1).T  # (2, n_bins + 1)
     density, outside = {}, {}
@@ -459,8 +478,88 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         "estimates": estimates,
         "exact_gradient": gradient,
         "exact_variance": exact_var,
+        "exact_is_lower_bound": {"score_function": not score_exact, "pathwise": False},
+        "baseline_used": baseline_used,
+        "note": note,
         "empirical_variance": {e: v.var(0, ddof=1) for e, v in estimates.items()},
         "bin_edges": edges,
         "density": density,
         "outside": outside,
     }
+
+
+# The explorer's rows are computed in chunks of at most 2048 elements, ATen's grain for its vectorised math functions
+# (cos, exp, sqrt...), so every torch op runs in the calling thread: on a shared or quota-limited CPU, waking a second
+# thread for each op costs far more than it saves (measured: ~30 ms per op on a busy 2-core machine, against ~15 ms for
+# all 10^5 draws in chunks). torch.set_num_threads(1) would do the same, but setting the count back afterwards left
+# every later small op of the process slow (~40 ms each for a 128-element sqrt, measured).
+_CHUNK = 2048
+
+
+def _in_chunks(eps, group_size, rows):
+    """np.concatenate of rows(chunk) over consecutive chunks of eps, each holding whole groups of group_size draws."""
+    per_chunk = group_size * max(1, _CHUNK // group_size)
+    return np.concatenate([rows(chunk) for chunk in eps.split(per_chunk)])
+
+
+def _score_rows(f, mu, sigma, eps, group_size, baseline):
+    """The rows of ``score_function`` for these draws eps; baseline None, a number, or "optimal".
+
+    "optimal" is estimated leave-one-out *within each group* of ``group_size`` consecutive draws:
+    draw i of group r uses b_ri = sum_{j in r, j != i} f(x_j) s_j^2 / sum_{j in r, j != i} s_j^2,
+    so no information crosses groups.
+    """
+    with torch.no_grad():
+        fx = _evaluate(f, mu + sigma * eps).to(torch.float64)
+    scores = torch.stack([eps / sigma, (eps**2 - 1) / sigma], dim=1)
+    if baseline == "optimal":
+        b = _leave_one_out_baseline(fx.reshape(-1, group_size), scores.reshape(-1, group_size, 2)).reshape(-1, 2)
+    else:
+        b = 0.0 if baseline is None else baseline
+    return ((fx[:, None] - b) * scores).numpy()
+
+
+def _pathwise_rows(f, mu, sigma, eps):
+    """The rows of ``pathwise`` for these draws eps: [f'(x), f'(x) eps] with x = mu + sigma eps."""
+    x = (mu + sigma * eps).requires_grad_(True)
+    (derivative,) = torch.autograd.grad(_evaluate(f, x).sum(), x)
+    derivative = derivative.to(torch.float64)
+    return torch.stack([derivative, derivative * eps], dim=1).numpy()
+
+
+def leave_one_out_variance(name, mu, sigma, k, group_size):
+    """Variance of the L-draw score-function average with the leave-one-out optimal baseline (L = group_size).
+
+    The estimate is g_L = (1/L) sum_i (f_i - b_i) s_i with b_i = sum_{j != i} f_j s_j^2 / sum_{j != i} s_j^2
+    (per column; s the score, f_i = f(x_i), draws i.i.d.). Returns ``(variance, exact)``: np.array([d/dmu,
+    d/dsigma]) and whether it is exact.
+
+    Write g_L = g*_L - R, with g*_L the average at the exact b* (``optimal_baseline``) and
+    R = (1/L) sum_i (b_i - b*) s_i. b_i does not depend on draw i, and E[(f - b*) s^2] = 0
+    defines b*, so every term of Cov(g*_L, R) vanishes and Var g_L = V(b*)/L + E[R^2] >= V(b*)/L.
+
+    - L = 1: there is no other draw, b = 0: Var = V(0) (``exact_variance`` with no baseline); exact.
+    - L = 2: b_1 = f_2 and b_2 = f_1, so g_2 = (f_1 - f_2)(s_1 - s_2)/2 and, expanding over two
+      independent draws (the 4 g^2 of E[g_2^2] cancels against the mean),
+      Var = (E[f^2 s^2] + E[f^2] E[s^2] - 2 E[f] E[f s^2]) / 2; exact.
+    - L >= 3: b_i is a ratio of sums with no closed-form moments; the lower bound V(b*)/L is
+      returned (``exact`` False). The gap E[R^2] = E[(b_1 - b*)^2] E[s^2] / L
+      + (L - 1)/L E[(b_1 - b*)(b_2 - b*) s_1 s_2] is O(1/L^2) as L grows: b_i - b* is the error
+      of a ratio estimate from L - 1 draws, so E[(b_1 - b*)^2] = O(1/L); in the cross term, to first
+      order, only draw 2's share of b_1 times draw 1's share of b_2 survives (E[s] = 0), each O(1/L).
+      At small L the gap can be large.
+    """
+    mu, sigma, k = _check_point(name, mu, sigma, k)
+    group_size = _validate.positive_int("group_size", group_size)
+    if group_size == 1:
+        return exact_variance(name, "score_function", mu, sigma, k), True
+    if group_size >= 3:
+        return exact_variance(name, "score_function", mu, sigma, k, baseline="optimal") / group_size, False
+    mean_f = exact_moment(name, mu, sigma, k, "f", np.ones(1))
+    mean_f2 = exact_moment(name, mu, sigma, k, "f2", np.ones(1))
+    variances = []
+    for p, p_mean in [(EPS2, 1.0), (SCORE2, 2.0)]:  # s^2 = p(eps) / sigma^2 and E[p] = p_mean
+        f2_s2 = exact_moment(name, mu, sigma, k, "f2", p) / sigma**2
+        f_s2 = exact_moment(name, mu, sigma, k, "f", p) / sigma**2
+        variances.append((f2_s2 + mean_f2 * p_mean / sigma**2 - 2 * mean_f * f_s2) / 2)
+    return np.maximum(np.array(variances), 0.0), True
