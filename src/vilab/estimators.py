@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from numpy.polynomial import polynomial as P
 
-from vilab import _validate
+from vilab import _validate, threads
 
 FUNCTIONS = ("quadratic", "exponential", "cosine")
 FUNCTION_FORMULAS = {"quadratic": "(x - k)^2", "exponential": "exp(-k x^2)", "cosine": "cos(k x)"}
@@ -351,12 +351,8 @@ def explore_estimators(function, mu, sigma, k, n_samples, baseline="none", *, n_
     wider estimator); ``density[e]`` (2, n_bins) histogram densities of the estimates
     on those bins; ``outside[e]`` (2,) fraction of estimates outside the bins.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # on ~10^5 elements, extra threads cost more than they save (and fight on a busy CPU)
-    try:
+    with threads.small_work():  # ~10^5 elements: extra threads cost more than they save (see vilab.threads)
         return _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed):
