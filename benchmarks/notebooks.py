@@ -6,10 +6,12 @@ Peak memory is the kernel process's high-water mark of resident memory
 does not include child processes the notebook may start.
 
     .venv/bin/python benchmarks/notebooks.py [NOTEBOOK ...]
+    .venv/bin/python benchmarks/notebooks.py --json OUT.json [NOTEBOOK ...]   # results as JSON (binder_box.py)
 """
 
+import argparse
+import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -67,5 +69,28 @@ def rows(paths=None):
     return result
 
 
+def write_json(out, paths=None):
+    """Run each notebook; write [{"name", "wall", "peak"} or {"name", "error"}] to ``out``."""
+    os.environ.setdefault("VILAB_OFFLINE", "1")
+    results = []
+    for path in paths or sorted((ROOT / "notebooks").glob("*.ipynb")):
+        print(f"running {path.name} ...", flush=True)
+        try:
+            wall, peak = run_notebook(path)
+            results.append({"name": path.name, "wall": wall, "peak": peak})
+            print(f"  {path.name}: {wall:.1f} s, peak {peak / 1e9:.2f} GB", flush=True)
+        except Exception as error:  # noqa: BLE001 - one broken notebook must not hide the others' numbers
+            results.append({"name": path.name, "error": f"{type(error).__name__}: {str(error).splitlines()[0]}"})
+    Path(out).write_text(json.dumps(results))
+
+
 if __name__ == "__main__":
-    print_table(rows([Path(p).resolve() for p in sys.argv[1:]] or None), "notebooks in a fresh kernel")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", help="write the results as JSON to this file instead of printing a table")
+    parser.add_argument("notebooks", nargs="*")
+    args = parser.parse_args()
+    chosen = [Path(p).resolve() for p in args.notebooks] or None
+    if args.json:
+        write_json(args.json, chosen)
+    else:
+        print_table(rows(chosen), "notebooks in a fresh kernel")
