@@ -34,13 +34,13 @@ setup-test: $(TEST_STAMP)
 # A venv that works: Python >= MIN_PYTHON, and pip inside it. A half-made .venv (venv failed, e.g. without
 # Debian's python3-venv, but left .venv/bin/python behind) is detected and made again.
 $(VENV)/.venv-ok:
-	@$(PYTHON) -c 'import sys; v = tuple(map(int, "$(MIN_PYTHON)".split("."))); sys.exit(0 if sys.version_info >= v else "vilab needs Python >= $(MIN_PYTHON); $(PYTHON) is " + sys.version.split()[0] + ": install a newer Python and run: make lab PYTHON=python$(MIN_PYTHON)")' \
-	  || { echo "ERROR: no usable $(PYTHON) (vilab needs Python >= $(MIN_PYTHON))"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "ERROR: $(PYTHON) not found (vilab needs Python >= $(MIN_PYTHON))"; exit 1; }
+	@$(PYTHON) -c 'import sys; v = tuple(map(int, "$(MIN_PYTHON)".split("."))); sys.exit(0 if sys.version_info >= v else "ERROR: vilab needs Python >= $(MIN_PYTHON); $(PYTHON) is " + sys.version.split()[0] + ": install a newer Python and run: make lab PYTHON=python$(MIN_PYTHON)")'
 	@if [ -e $(VENV) ] && ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
 	  echo "$(VENV) is half-made (no working pip inside): removing it and creating it again"; rm -rf $(VENV); fi
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 	  echo "ERROR: '$(PYTHON) -m venv $(VENV)' failed. On Debian/Ubuntu install the venv module: sudo apt install python3-venv"; \
-	  echo "       (or python$(MIN_PYTHON)-venv for that Python), then run make again."; exit 1; }
+	  echo "       (python3.X-venv for a python3.X other than the default), then run make again."; exit 1; }
 	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV); \
 	  echo "ERROR: the new $(VENV) has no pip. On Debian/Ubuntu: sudo apt install python3-venv, then run make again."; exit 1; }
 	touch $@

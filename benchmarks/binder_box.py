@@ -27,7 +27,7 @@ from pathlib import Path
 
 from common import ROOT, Row, print_table
 
-from notebooks import MEMORY_BAR_GB, time_bar
+from notebooks import result_rows
 from vilab import threads
 
 CPUS = 1.0
@@ -160,16 +160,7 @@ def rows(paths=None):
     finally:
         box.remove()
     result = [Row("binder box", "torch threads inside (vilab's policy)", inside)]
-    for item in results:
-        if "error" in item:
-            result.append(Row("binder box", item["name"], f"failed: {item['error'][:80]}", "", False))
-            continue
-        bar = time_bar(Path(item["name"]))
-        result.append(Row("binder box", f"{item['name']} time", f"{item['wall']:.1f} s", f"<= {bar:.0f} s"))
-        result[-1].ok = item["wall"] <= bar
-        gb = item["peak"] / 1e9
-        result.append(Row("binder box", f"{item['name']} kernel peak", f"{gb:.2f} GB", f"<= {MEMORY_BAR_GB} GB"))
-        result[-1].ok = gb <= MEMORY_BAR_GB
+    result += result_rows(results, "binder box time", "binder box memory")
     total = sum(item.get("wall", 0.0) for item in results)
     ok = all("error" not in item for item in results) and total <= COURSE_BAR_S
     result.append(

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from common import ROOT, Row, failed, print_table
+from common import ROOT, Row, print_table
 from nbclient import NotebookClient
 
 MEMORY_BAR_GB = 1.5
@@ -49,39 +49,39 @@ def run_notebook(path, timeout=1800):
     return wall, peak
 
 
-def rows(paths=None):
-    os.environ.setdefault("VILAB_OFFLINE", "1")
-    result = []
-    for path in paths or sorted((ROOT / "notebooks").glob("*.ipynb")):
-        print(f"running {path.name} ...", flush=True)
-        try:
-            wall, peak = run_notebook(path)
-        except Exception as error:  # noqa: BLE001 - one broken notebook must not hide the others' numbers
-            result.append(failed("notebook", path.name, error))
-            continue
-        bar = time_bar(path)
-        result.append(Row("notebook time", path.name, f"{wall:.1f} s", f"<= {bar:.0f} s", wall <= bar))
-        gb = peak / 1e9
-        print(f"  {path.name}: {wall:.1f} s, peak {gb:.2f} GB", flush=True)
-        result.append(
-            Row("notebook memory", path.name, f"{gb:.2f} GB peak RSS", f"<= {MEMORY_BAR_GB} GB", gb <= MEMORY_BAR_GB)
-        )
-    return result
-
-
-def write_json(out, paths=None):
-    """Run each notebook; write [{"name", "wall", "peak"} or {"name", "error"}] to ``out``."""
+def measure(paths=None):
+    """Run each notebook: [{"name", "wall", "peak"}, or {"name", "error"} for one that failed]."""
     os.environ.setdefault("VILAB_OFFLINE", "1")
     results = []
     for path in paths or sorted((ROOT / "notebooks").glob("*.ipynb")):
         print(f"running {path.name} ...", flush=True)
         try:
             wall, peak = run_notebook(path)
-            results.append({"name": path.name, "wall": wall, "peak": peak})
-            print(f"  {path.name}: {wall:.1f} s, peak {peak / 1e9:.2f} GB", flush=True)
         except Exception as error:  # noqa: BLE001 - one broken notebook must not hide the others' numbers
             results.append({"name": path.name, "error": f"{type(error).__name__}: {str(error).splitlines()[0]}"})
-    Path(out).write_text(json.dumps(results))
+            continue
+        results.append({"name": path.name, "wall": wall, "peak": peak})
+        print(f"  {path.name}: {wall:.1f} s, peak {peak / 1e9:.2f} GB", flush=True)
+    return results
+
+
+def result_rows(results, time_label="notebook time", memory_label="notebook memory"):
+    """A time row and a peak-memory row per notebook, each with its bar."""
+    result = []
+    for item in results:
+        if "error" in item:
+            result.append(Row(time_label, item["name"], f"failed: {item['error'][:80]}", "", False))
+            continue
+        bar, gb = time_bar(Path(item["name"])), item["peak"] / 1e9
+        result.append(Row(time_label, item["name"], f"{item['wall']:.1f} s", f"<= {bar:.0f} s", item["wall"] <= bar))
+        result.append(
+            Row(memory_label, item["name"], f"{gb:.2f} GB peak RSS", f"<= {MEMORY_BAR_GB} GB", gb <= MEMORY_BAR_GB)
+        )
+    return result
+
+
+def rows(paths=None):
+    return result_rows(measure(paths))
 
 
 if __name__ == "__main__":
@@ -91,6 +91,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     chosen = [Path(p).resolve() for p in args.notebooks] or None
     if args.json:
-        write_json(args.json, chosen)
+        Path(args.json).write_text(json.dumps(measure(chosen)))
     else:
         print_table(rows(chosen), "notebooks in a fresh kernel")
