@@ -102,7 +102,7 @@ $(COLAB_VENV)/.installed: $(COURSE_STAMP) tests/colab/requirements.txt
 test-colab: data $(COLAB_VENV)/.installed
 	@$(COLAB_VENV)/bin/python -c "import ipywidgets, notebook, importlib.util as u; print('test-colab: ipywidgets', ipywidgets.__version__, '| notebook', notebook.__version__, '| jupyterlab installed:', u.find_spec('jupyterlab') is not None)"
 	rm -rf artifacts/offline-cache && mkdir -p artifacts/offline-cache
-	$(ONLY_SYSTEM_DATA) VILAB_OFFLINE=1 PYTHONPATH=$(CURDIR)/tests/offline \
+	$(ONLY_SYSTEM_DATA) VILAB_OFFLINE=1 PYDEVD_DISABLE_FILE_VALIDATION=1 PYTHONPATH=$(CURDIR)/tests/offline \
 	  $(COLAB_VENV)/bin/python -m pytest $(NBVAL_ARGS) $(NOTEBOOKS)
 
 # One table: notebook time and memory (also inside a 1-CPU, 2 GB cgroup: Binder's box), threads (one vs two,

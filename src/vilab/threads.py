@@ -27,8 +27,11 @@ The policy, applied by ``apply()`` at ``import vilab``:
 4. The user's explicit choice wins and is never changed: with ``VILAB_THREADS=N``
    vilab sets N; with ``OMP_NUM_THREADS`` (or ``MKL_NUM_THREADS``) set, vilab
    leaves torch's count as the variable made it; and after
-   ``torch.set_num_threads(n)`` the helpers' ``small_work`` caps see the changed
+   ``torch.set_num_threads(n)`` the ``Tuner`` and ``small_work`` see the changed
    count and leave it alone.
+
+A thread count can change the last bits of a float sum, so a seeded training
+run may differ in its last digits between an idle and a busy machine.
 
 ``small_work()`` is the context the package's helpers wrap around work that is
 too small to gain from any extra thread (the estimator explorer's update): one
