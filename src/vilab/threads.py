@@ -206,20 +206,23 @@ def small_work(threads=1):
 class Tuner:
     """Keeps, while a loop runs, the fastest of a few thread counts, by timing the loop's own steps.
 
-    Call ``tick()`` at the start of every step. The candidates are the
-    policy's count n, n // 2 and 1 (none when the user chose the count, or
-    n is 1: then ``tick`` does nothing). A probe runs ``probe_steps`` steps with
-    each candidate (the first step after a switch is not timed) and keeps the
-    one with the smallest median step time for ``interval`` steps; the interval
-    doubles (up to ``max_interval``) while the probes agree and falls back to
-    ``first_interval`` when they do not. ``close()`` restores the thread count.
+    Call ``tick()`` at the start of every step. The candidates are 1, n // 2
+    and the policy's count n, in that order (none when the user chose the
+    count, or n is 1: then ``tick`` does nothing). A probe runs ``probe_steps``
+    steps with each candidate (the first step after a switch is not timed) and
+    keeps the one with the smallest median step time for ``interval`` steps;
+    the interval doubles (up to ``max_interval``) while the probes agree and
+    falls back to ``first_interval`` when they do not. A candidate whose timed
+    step is over 1.5 times the best median so far is dropped from the probe at
+    once: on a busy CPU an oversubscribed step can cost 30 ordinary ones, so a
+    probe must not linger there. ``close()`` restores the thread count.
     ``choices`` lists each probe's (chosen count, {count: median seconds}).
     """
 
     def __init__(self, probe_steps=5, first_interval=200, max_interval=3200):
         n = torch.get_num_threads()
         self._before = n
-        self.candidates = sorted({n, max(1, n // 2), 1}, reverse=True) if _policy_in_force() and n > 1 else []
+        self.candidates = sorted({1, max(1, n // 2), n}) if _policy_in_force() and n > 1 else []
         self._probe = [(c, i > 0) for c in self.candidates for i in range(max(2, probe_steps))]
         self._first, self._max = first_interval, max_interval
         self._interval, self._best = first_interval, None
@@ -233,6 +236,10 @@ class Tuner:
         now = time.perf_counter()
         if self._timed and self._last is not None:
             self._samples.setdefault(self._current, []).append(now - self._last)
+            others = [statistics.median(v) for c, v in self._samples.items() if c != self._current]
+            if others and now - self._last > 1.5 * min(others):  # clearly slower: stop probing this count
+                while self._queue and self._queue[-1][0] == self._current:
+                    self._queue.pop()
         self._last = now
         if not self._queue:
             self._plan()
