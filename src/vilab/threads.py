@@ -208,24 +208,26 @@ class Tuner:
 
     Call ``tick()`` at the start of every step. The candidates are 1, n // 2
     and the policy's count n, in that order (none when the user chose the
-    count, or n is 1: then ``tick`` does nothing). A probe runs ``probe_steps``
-    steps with each candidate (the first step after a switch is not timed) and
-    keeps the one with the smallest median step time for ``interval`` steps;
-    the interval doubles (up to ``max_interval``) while the probes agree and
-    falls back to ``first_interval`` when they do not. A candidate whose timed
-    step is over 1.5 times the best median so far is dropped from the probe at
-    once: on a busy CPU an oversubscribed step can cost 30 ordinary ones, so a
-    probe must not linger there. ``close()`` restores the thread count.
-    ``choices`` lists each probe's (chosen count, {count: median seconds}).
+    count, or n is 1: then ``tick`` does nothing). A probe times
+    ``probe_steps`` steps with each candidate and keeps the one with the
+    smallest median step time for ``interval`` steps; the interval doubles (up
+    to ``max_interval``) while the probes agree and falls back to
+    ``first_interval`` when they do not. On a busy CPU an oversubscribed step
+    can cost 30 to 50 ordinary ones (measured here), so a probe drops a
+    candidate at its first step over 1.5 times the best median so far, and a
+    run with more than one thread probes again at once when a step takes over
+    twice its probe's median (another process has started to compete).
+    ``close()`` restores the thread count. ``choices`` lists each probe's
+    (chosen count, {count: median seconds}).
     """
 
     def __init__(self, probe_steps=5, first_interval=200, max_interval=3200):
         n = torch.get_num_threads()
         self._before = n
         self.candidates = sorted({1, max(1, n // 2), n}) if _policy_in_force() and n > 1 else []
-        self._probe = [(c, i > 0) for c in self.candidates for i in range(max(2, probe_steps))]
+        self._probe = [(c, True) for c in self.candidates for _ in range(probe_steps)]
         self._first, self._max = first_interval, max_interval
-        self._interval, self._best = first_interval, None
+        self._interval, self._best, self._best_seconds = first_interval, None, None
         self._queue, self._samples = [], {}
         self._current, self._timed, self._last = n, False, None
         self.choices = []
@@ -234,12 +236,16 @@ class Tuner:
         if not self.candidates:
             return
         now = time.perf_counter()
-        if self._timed and self._last is not None:
-            self._samples.setdefault(self._current, []).append(now - self._last)
-            others = [statistics.median(v) for c, v in self._samples.items() if c != self._current]
-            if others and now - self._last > 1.5 * min(others):  # clearly slower: stop probing this count
-                while self._queue and self._queue[-1][0] == self._current:
-                    self._queue.pop()
+        if self._last is not None:
+            seconds = now - self._last
+            if self._timed:
+                self._samples.setdefault(self._current, []).append(seconds)
+                others = [statistics.median(v) for c, v in self._samples.items() if c != self._current]
+                if others and seconds > 1.5 * min(others):  # clearly slower: stop probing this count
+                    while self._queue and self._queue[-1][0] == self._current:
+                        self._queue.pop()
+            elif self._current > 1 and seconds > 2 * self._best_seconds:  # the CPU got busy: probe again now
+                self._queue = []
         self._last = now
         if not self._queue:
             self._plan()
@@ -252,7 +258,7 @@ class Tuner:
             medians = {c: statistics.median(v) for c, v in self._samples.items()}
             best = min(medians, key=medians.get)
             self._interval = min(2 * self._interval, self._max) if best == self._best else self._first
-            self._best, self._samples = best, {}
+            self._best, self._best_seconds, self._samples = best, medians[best], {}
             self.choices.append((best, medians))
             steps = [(best, False)] * self._interval + self._probe
         else:
