@@ -45,11 +45,9 @@ $(VENV)/.venv-ok:
 	  echo "ERROR: the new $(VENV) has no pip. On Debian/Ubuntu: sudo apt install python3-venv, then run make again."; exit 1; }
 	touch $@
 
-# The course: what the notebooks need, nothing more (requirements.txt), then vilab itself (editable).
+# The course: what the notebooks need, nothing more (requirements.txt), and vilab itself (editable), torch first.
 $(COURSE_STAMP): $(VENV)/.venv-ok requirements.txt pyproject.toml tools/install_torch.py
-	$(BIN)/python tools/install_torch.py --index "$(TORCH_INDEX)"
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python tools/install_torch.py --index "$(TORCH_INDEX)" -- -r requirements.txt -e .
 	$(BIN)/python tools/install_torch.py --check
 	touch $@
 
@@ -93,9 +91,7 @@ test-browser: data $(TEST_STAMP)
 # venv of its own, with the course's numpy/scipy/torch: every notebook under nbval, offline, from the system data.
 $(COLAB_VENV)/.installed: $(COURSE_STAMP) tests/colab/requirements.txt
 	rm -rf $(COLAB_VENV) && $(PYTHON) -m venv $(COLAB_VENV)
-	$(COLAB_VENV)/bin/python tools/install_torch.py --index "$(TORCH_INDEX)"
-	$(COLAB_VENV)/bin/python -m pip install --quiet -r tests/colab/requirements.txt
-	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps .
+	$(COLAB_VENV)/bin/python tools/install_torch.py --index "$(TORCH_INDEX)" -- -r tests/colab/requirements.txt .
 	$(COLAB_VENV)/bin/python tools/install_torch.py --check
 	touch $@
 

@@ -2,7 +2,9 @@
 
 Run by `make lab` / `make test` with the venv's Python, before the other requirements:
 
-    python tools/install_torch.py [--index URL]   install (or repair) and say which build was installed
+    python tools/install_torch.py [--index URL] [-- PIP_ARGS...]   install (or repair) and say which build was
+        installed; PIP_ARGS (e.g. -r requirements.txt -e .) are installed too, in the same pip run where the
+        CPU index is not needed (one dependency resolution instead of two: pip is slow to resolve)
     python tools/install_torch.py --check         only check that the installed torch is a CPU build
 
 On Linux, PyPI's torch wheel is the CUDA build: the wheel plus its nvidia-* dependencies weigh several GB.
@@ -83,12 +85,15 @@ def remove_cuda_build():
     pip("uninstall", "--yes", "--quiet", "torch", *nvidia)
 
 
-def install(version, index):
+def install(version, index, also=()):
+    """Install torch==version as a CPU build (and ``also``, pip arguments); return where it came from."""
     requirement = f"torch=={version}"
     if index and platform.system() == "Linux":
         if reachable(f"{index.rstrip('/')}/torch/"):
             print(f"install_torch: {requirement} from PyTorch's CPU index ({index})", flush=True)
             pip("install", "--quiet", requirement, "--index-url", index)
+            if also:
+                pip("install", "--quiet", *also)
             return f"from PyTorch's CPU index {index}"
         print(
             f"install_torch: PyTorch's CPU index ({index}) is not reachable; trying the configured indexes", flush=True
@@ -103,7 +108,7 @@ def install(version, index):
             f"  or install a CPU wheel of torch {version} into .venv yourself, then run make again."
         )
     print(f"install_torch: {requirement} from the configured indexes (a dry run shows no nvidia-* package)", flush=True)
-    pip("install", "--quiet", requirement)
+    pip("install", "--quiet", requirement, *also)
     return "from the configured indexes (PyPI or local disk)"
 
 
@@ -111,7 +116,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", default=CPU_INDEX, help="PyTorch's CPU wheel index ('' to use only pip's indexes)")
     parser.add_argument("--check", action="store_true", help="only check the installed build")
+    parser.add_argument("also", nargs=argparse.REMAINDER, help="after --: more pip install arguments")
     args = parser.parse_args()
+    also = args.also[1:] if args.also[:1] == ["--"] else args.also
     version = pinned_version()
     found = installed()
     if args.check:
@@ -125,8 +132,10 @@ def main():
         remove_cuda_build()
         found = None
     if found is None or found[0].split("+")[0] != version:
-        source = install(version, args.index)
+        source = install(version, args.index, also)
         found = installed()
+    elif also:
+        pip("install", "--quiet", *also)
     if found is None or found[1] is not None:
         raise SystemExit(f"install_torch: torch {version} did not install as a CPU build (found {found})")
     print(f"install_torch: torch {found[0]}, the CPU build, {source}")
