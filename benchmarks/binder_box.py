@@ -10,9 +10,10 @@ course's time, the cgroup's peak memory, and the thread count ``import
 vilab`` chose inside the box. Where no cgroup can be made (not root, a
 read-only /sys/fs/cgroup, no cpu or memory controller) it prints why and
 reports one row saying it was skipped. Each notebook's kernel CPU seconds are
-reported too: inside the box the kernel runs one thread, so on a quiet machine
-its wall time is about its CPU time, while on a shared machine the wall time
-also counts the waits for a CPU that other work holds.
+reported too, without a bar: inside the box the kernel runs one thread, so
+they are a lower bound of its wall time on a quiet machine (which adds kernel
+start-up, messaging and waits), while on a shared machine the wall time also
+counts the waits for a CPU that other work holds.
 
 Bars (issue 13): each notebook <= 60 s (the VAE notebooks, 03*, <= 120 s), the
 whole course <= 300 s, peak memory <= 1.5 GB.
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from common import ROOT, Row, print_table
 
-from notebooks import result_rows, time_bar
+from notebooks import result_rows
 from vilab import threads
 
 CPUS = 1.0
@@ -164,12 +165,9 @@ def rows(paths=None):
         box.remove()
     result = [Row("binder box", "torch threads inside (vilab's policy)", inside)]
     result += result_rows(results, "binder box time", "binder box memory")
-    for item in results:  # what the wall times would be on a quiet machine: the box's one thread never waits
+    for item in results:  # a lower bound of the wall time on a quiet machine (no wait for a CPU counted)
         if "cpu" in item:
-            bar = time_bar(Path(item["name"]))
-            row = Row("binder box CPU", item["name"], f"{item['cpu']:.1f} kernel CPU s", f"<= {bar:.0f} s")
-            row.ok = item["cpu"] <= bar
-            result.append(row)
+            result.append(Row("binder box CPU", item["name"], f"{item['cpu']:.1f} kernel CPU s (lower bound)"))
     total = sum(item.get("wall", 0.0) for item in results)
     cpu = sum(item.get("cpu", 0.0) for item in results)
     ok = all("error" not in item for item in results)
@@ -177,9 +175,7 @@ def rows(paths=None):
     result.append(
         Row("binder box", "the notebooks run, together: wall", f"{total:.1f} s", bar, ok and total <= COURSE_BAR_S)
     )
-    result.append(
-        Row("binder box", "the notebooks run, together: kernel CPU", f"{cpu:.1f} s", bar, ok and cpu <= COURSE_BAR_S)
-    )
+    result.append(Row("binder box", "the notebooks run, together: kernel CPU (lower bound)", f"{cpu:.1f} s"))
     if peak is not None:
         result.append(Row("binder box", "cgroup peak memory (kernel + runner)", f"{peak / 1e9:.2f} GB", "< 2 GB limit"))
         result[-1].ok = peak < MEMORY_BYTES
