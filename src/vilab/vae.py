@@ -18,9 +18,7 @@ Conventions, used everywhere in this module and the notebooks:
   *mean over the batch* of (distortion + beta * rate).
 """
 
-import contextlib
 import math
-import os
 import time
 from typing import NamedTuple
 
@@ -29,9 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vilab import _validate
+from vilab import _validate, threads
 from vilab._validate import finite, positive, positive_int
 from vilab.gaussian import kl_diag_normal
+from vilab.threads import cpu_budget  # noqa: F401 - vilab.vae.cpu_budget, kept importable
 
 N_PIXELS = 28 * 28
 LOG_2PI = math.log(2 * math.pi)
@@ -164,24 +163,6 @@ def model_device(model):
     if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
         raise TypeError(f"model must be a torch module with parameters, got {type(model).__name__}")
     return next(model.parameters()).device
-
-
-def cpu_budget():
-    """CPUs this process may really use: the affinity mask, capped by a cgroup quota (Binder, Docker).
-
-    torch starts one thread per core it can see; in a container limited to one
-    CPU by a quota it still sees the host's cores, and oversubscribed threads
-    make training many times slower. ``train`` runs with at most this many threads.
-    """
-    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as file:  # cgroup v2: "<quota> <period>" or "max <period>"
-            quota, period = file.read().split()[:2]
-        if quota != "max":
-            count = min(count, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, count)
 
 
 def best_device():
@@ -343,12 +324,13 @@ def train(
     history = {"epoch": [], "loss": [], "rate": [], "distortion": [], "seconds": []}
     bar = _progress_bar(epochs * steps_per_epoch, progress)
     bar_every = max(1, steps_per_epoch // 20)
-    with _cpu_threads():  # never more threads than the CPUs we may use (see cpu_budget)
+    with threads.Tuner() as tuner:  # the fastest thread count for these steps, measured (see vilab.threads)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             totals = torch.zeros(3, device=device)  # sums over the epoch of batch-sum loss, rate, distortion
             order = torch.randperm(n, generator=generator, device=device)
             for step, first in enumerate(range(0, n, batch_size)):
+                tuner.tick()
                 pixels = data[order[first : first + batch_size]]
                 # dynamic binarisation: x_j = 1 with probability pixel_j / 255 (U < p, cheaper than torch.bernoulli)
                 uniform = torch.rand(pixels.shape, generator=generator, device=device)
@@ -392,16 +374,6 @@ def _diverged_step(model, x, beta, generator, lr, epoch):
     if not torch.isfinite(terms.loss):
         raise ValueError(message)
     return terms
-
-
-@contextlib.contextmanager
-def _cpu_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(min(threads, cpu_budget()))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _adam(parameters, lr):
@@ -454,7 +426,9 @@ def iwae_bound(model, x, k, *, seed=0, max_rows=16384):
     images_per_chunk = max(1, max_rows // k)
     samples_per_chunk = min(k, max_rows)
     bounds = []
+    tuner = threads.Tuner(probe_steps=2, first_interval=8)  # the fastest thread count for these chunks, measured
     for first in range(0, x.shape[0], images_per_chunk):
+        tuner.tick()
         xb = x[first : first + images_per_chunk].to(device)
         mu, logvar = _networks(model)[0](xb)
         std = torch.exp(0.5 * logvar)
@@ -467,6 +441,7 @@ def iwae_bound(model, x, k, *, seed=0, max_rows=16384):
             log_prior = -0.5 * (LOG_2PI + z**2).sum(-1)
             log_w.append(_log_bernoulli(_networks(model)[1](z), xb) + log_prior - log_q)
         bounds.append((torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)).cpu())
+    tuner.close()
     model.train(was_training)
     return torch.cat(bounds)
 
