@@ -102,15 +102,6 @@ def tracked_notebooks():
     return tracked or NOTEBOOKS
 
 
-def header_param(path):
-    """00 must carry the header now; the others once the lead has applied it (xfail until then)."""
-    if path.name == "00_start_here.ipynb":
-        return pytest.param(path, id=path.name)
-    # until the lead applies it (apply_header / --apply after merging the infra branch)
-    mark = pytest.mark.xfail(strict=False, reason="until the lead applies it")
-    return pytest.param(path, id=path.name, marks=mark)
-
-
 def test_there_are_notebooks():
     names = [nb.name for nb in NOTEBOOKS]
     assert names and names[0] == "00_start_here.ipynb", names
@@ -135,7 +126,7 @@ def test_notebook_has_a_title_and_a_summary(notebook):
     assert "summary" in markdown, f"{notebook.name}: no summary section"
 
 
-@pytest.mark.parametrize("notebook", [header_param(p) for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_header_badges_and_colab_cell(notebook):
     """The badges right after the title, and the Colab cell as the first code cell, exactly as expected_header."""
     cells = json.loads(notebook.read_text())["cells"]

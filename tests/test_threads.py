@@ -166,23 +166,6 @@ def test_vilab_threads_variable(monkeypatch, restore_threads):
             threads.apply()
 
 
-def test_small_work_caps_and_restores_but_respects_the_user(monkeypatch, restore_threads):
-    for name in ("VILAB_THREADS", *threads.USER_VARIABLES):
-        monkeypatch.delenv(name, raising=False)
-    torch.set_num_threads(2)
-    monkeypatch.setattr(threads, "cpu_budget", lambda: 2)
-    assert threads.apply() == 2
-    chosen = torch.get_num_threads()
-    with threads.small_work():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == chosen
-    torch.set_num_threads(2)  # the user's explicit choice after import
-    threads._state["chosen"] = 1  # ... differing from what vilab set
-    with threads.small_work():
-        assert torch.get_num_threads() == 2
-    assert torch.get_num_threads() == 2
-
-
 def test_import_applies_the_policy():
     assert vilab.threads._state["reason"] != "not applied yet"
 

@@ -27,19 +27,17 @@ The policy, applied by ``apply()`` at ``import vilab``:
 4. The user's explicit choice wins and is never changed: with ``VILAB_THREADS=N``
    vilab sets N; with ``OMP_NUM_THREADS`` (or ``MKL_NUM_THREADS``) set, vilab
    leaves torch's count as the variable made it; and after
-   ``torch.set_num_threads(n)`` the ``Tuner`` and ``small_work`` see the changed
-   count and leave it alone.
+   ``torch.set_num_threads(n)`` the ``Tuner`` sees the changed count and leaves
+   it alone.
 
 A thread count can change the last bits of a float sum, so a seeded training
 run may differ in its last digits between an idle and a busy machine.
 
-``small_work()`` is the context the package's helpers wrap around work that is
-too small to gain from any extra thread (the estimator explorer's update): one
-thread, unless the user chose otherwise. numpy/scipy code (``vilab.mixture``)
-is not affected: its element-wise work runs on one thread anyway.
+Work too small to gain from any extra thread (the estimator explorer's update) is
+cut into pieces below torch's parallel grain instead (see ``vilab.estimators``), so
+it runs in the calling thread without changing the count.
 """
 
-import contextlib
 import math
 import os
 import statistics
@@ -189,18 +187,6 @@ def describe():
 def _policy_in_force():
     """True while nobody but vilab chose the thread count (no variable, no later torch.set_num_threads)."""
     return _state["chosen"] is not None and torch.get_num_threads() == _state["chosen"]
-
-
-@contextlib.contextmanager
-def small_work(threads=1):
-    """Run the block with at most ``threads`` torch threads, unless the user chose the count; then restore it."""
-    before = torch.get_num_threads()
-    if _policy_in_force() and threads < before:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class Tuner:
