@@ -49,7 +49,9 @@ def simulated_ucs(colour, deficiency):
 def pair_distances(deficiency):
     """{(group, key_a, key_b): CAM02-UCS distance} for every pair of every group."""
     return {
-        (group, a, b): float(np.linalg.norm(simulated_ucs(COLORS[a], deficiency) - simulated_ucs(COLORS[b], deficiency)))
+        (group, a, b): float(
+            np.linalg.norm(simulated_ucs(COLORS[a], deficiency) - simulated_ucs(COLORS[b], deficiency))
+        )
         for group, keys in GROUPS.items()
         for a, b in itertools.combinations(keys, 2)
     }
