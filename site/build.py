@@ -248,7 +248,7 @@ def static_widget_outputs(state, model_id):
     first_image, image = images[0]
     png = base64.b64decode(next(b["data"] for b in image["buffers"] if b["path"] == ["value"]))
     header = [value for i, value in texts if i < first_image and value]
-    readout = [value for i, value in texts if i > first_image and value]
+    readout = [without_text_colours(value) for i, value in texts if i > first_image and value]
     controls = [describe_control(m) for _, m in tree if m["model_name"] in CONTROL_MODELS | {"DropdownModel"}]
     moves = "move " + ", ".join(controls) if controls else "use its controls"
     outputs = []
@@ -258,6 +258,12 @@ def static_widget_outputs(state, model_id):
     note = f'<p class="vilab-static-note">{html.escape(PANEL_NOTE.format(controls=moves))}</p>'
     outputs.append(html_output("".join(f'<div class="vilab-static-readout">{r}</div>' for r in readout) + note))
     return outputs, png, _html_text(" ".join(header))
+
+
+def without_text_colours(markup):
+    """Drop inline ``color:`` declarations: a panel's readout may colour text like its plot's lines (e.g. the
+    pathwise green, 3.4:1 on white), below the 4.5:1 contrast that text needs (axe-core: color-contrast)."""
+    return re.sub(r"(?<![-\w])color:\s*[^;'\"]+;?", "", markup)
 
 
 def html_output(markup):
@@ -334,6 +340,7 @@ images on a laptop CPU. Each page below is a notebook as it runs, executed once 
 ```{{list-table}}
 :header-rows: 1
 :widths: 30 70
+:class: vilab-course-table
 
 * - Notebook
   - What it covers

@@ -23,7 +23,7 @@ def page(site_html, name):
 
 def test_the_landing_page_lists_every_notebook_with_its_title(site_html):
     index = page(site_html, "index.html")
-    table = index.split("The notebooks", 1)[1].split("How to start", 1)[0]
+    table = index.split('id="the-notebooks"', 1)[1].split('id="how-to-start"', 1)[0]
     for path in NOTEBOOKS:
         title, paragraph = build.notebook_summary(nbformat.read(path, as_version=4))
         assert f'href="notebooks/{path.stem}.html"' in table, f"{path.name} missing from the course table"

@@ -154,6 +154,21 @@ def _screenshot(page, page_path):
     page.set_viewport_size(size)
 
 
+def test_the_landing_page_reads_on_a_phone(browser, site_url):
+    """A phone-width view (390 px): no horizontal scrolling, the course table visible; screenshot for a look."""
+    page = browser.new_page()
+    try:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{site_url}/index.html", wait_until="load")
+        _mathjax_ready(page)
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "index__phone.png"), full_page=True)
+    finally:
+        page.close()
+    assert overflow <= 1, f"the landing page scrolls sideways on a phone by {overflow} px"
+
+
 def test_the_network_is_cut_and_no_page_reached_for_it(browser, site_url):
     """Positive control: a request to a CDN fails in this browser, and none of the pages above made one."""
     import lab_driver
