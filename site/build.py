@@ -135,9 +135,18 @@ GREEK = {
 }  # fmt: skip
 
 
+FUNCTIONS = {"log", "exp", "cos", "sin", "tan", "tanh", "sqrt", "max", "min", "det", "sum", "int"}
+
+
 def math_to_text(tex):
-    """A readable plain-text form of a TeX snippet for alt text: Greek letters as letters, other commands dropped."""
-    text = re.sub(r"\\([A-Za-z]+)", lambda m: GREEK.get(m.group(1), "" if len(m.group(1)) > 1 else m.group(1)), tex)
+    """A readable plain-text form of a TeX snippet for alt text: Greek letters as letters, function names kept,
+    other commands dropped."""
+
+    def word(match):
+        name = match.group(1)
+        return GREEK.get(name) or (name if name in FUNCTIONS or len(name) == 1 else "")
+
+    text = re.sub(r"\\([A-Za-z]+)", word, tex)
     text = re.sub(r"\\.", " ", text)  # spacing commands such as \, and \|
     return " ".join(text.replace("{", "").replace("}", "").split())
 
@@ -274,7 +283,7 @@ def html_output(markup):
 
 
 def figure_alt(description, prose):
-    text = description.rstrip(". ") + "." if description else "Figure."
+    text = math_to_text(description).rstrip(". ") + "." if description else "Figure."
     if prose:
         text += " Context: " + first_sentences(prose, 260)
     return text
