@@ -108,3 +108,33 @@ bench: data $(TEST_STAMP)
 
 clean:
 	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache artifacts
+
+# --- The course website and the student edition -------------------------------------------------------------------
+#   make site       every notebook executed once (fresh kernel, offline), then a static site in artifacts/site/html
+#   make test-site  that site in headless Chromium with the network cut, axe-core audit, palette check, pre-commit hook
+#   make student    the student edition (no `solution` cells) in artifacts/student, run under nbval, offline
+# The site's packages (site/requirements.txt: Sphinx, myst-nb, sphinx-book-theme...; site/package.json: MathJax,
+# axe-core) go into .venv and site/node_modules only here: students never need them.
+SITE_STAMP := $(VENV)/.site-installed
+SITE_CONSTRAINTS := requirements-test.txt
+
+.PHONY: site test-site student
+
+$(SITE_STAMP): site/requirements.txt site/package.json site/package-lock.json $(COURSE_STAMP) $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -r site/requirements.txt -c $(SITE_CONSTRAINTS)
+	npm ci --prefix site --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+site: data $(SITE_STAMP)
+	$(BIN)/python site/build.py
+
+test-site: $(SITE_STAMP)
+	$(BIN)/ruff check site tools tests/site tests/student
+	$(BIN)/ruff format --check site tools tests/site tests/student
+	$(BIN)/python -m pytest -q --site -p no:cacheprovider tests/site
+
+student: data $(COURSE_STAMP) $(TEST_STAMP)
+	$(BIN)/python tools/student_edition.py --output artifacts/student
+	rm -rf artifacts/offline-cache && mkdir -p artifacts/offline-cache
+	$(ONLY_SYSTEM_DATA) VILAB_OFFLINE=1 PYTHONPATH=$(CURDIR)/tests/offline:$(CURDIR)/tests/student \
+	  $(NBVAL) -p exercise_status artifacts/student/*.ipynb

@@ -15,8 +15,8 @@ COLORS = {
     "pathwise": "#1b9e77",  # green
     "exact": "#222222",  # near-black: exact values, reference lines
     # densities (notebook 01 and later)
-    "prior": "#7570b3",  # purple
-    "likelihood": "#e7298a",  # pink
+    "prior": "#ff3366",  # pink-red
+    "likelihood": "#8c510a",  # dark brown
     "posterior": "#222222",
     "q": "#1f78b4",  # blue: the variational approximation
     # terms of the evidence decomposition
@@ -31,7 +31,7 @@ COLORS = {
     "em": "#b2182b",  # dark red
     "svi": "#66a61e",  # olive green
     # the VAE (notebook 03): loss = distortion + beta * rate; rate is a KL, so it shares "kl"'s colour
-    "distortion": "#e7298a",  # pink: -log p(x|z), the reconstruction term
+    "distortion": "#8c510a",  # = COLORS["likelihood"]: -log p(x|z), the reconstruction term
     "rate": "#e6ab02",  # = COLORS["kl"]
     "iwae": "#222222",  # the importance-weighted bound, our estimate of log p(x)
     "ae": "#a6761d",  # brown: the plain autoencoder
