@@ -21,7 +21,7 @@ COLORS = {
     "q": "#1f78b4",  # blue: the variational approximation
     # terms of the evidence decomposition
     "elbo": "#1f78b4",
-    "kl": "#e6ab02",  # yellow
+    "kl": "#ae8f09",  # dark yellow (3.1:1 on white)
     "evidence": "#222222",
     # inference methods (notebook 04 and later)
     "mcmc": "#222222",
@@ -29,10 +29,10 @@ COLORS = {
     "vi": "#1f78b4",
     # fitting a mixture (notebook 05): CAVI is "vi"; EM is VB with a point mass, SVI its stochastic version
     "em": "#b2182b",  # dark red
-    "svi": "#66a61e",  # olive green
+    "svi": "#76a112",  # olive green (3.1:1 on white)
     # the VAE (notebook 03): loss = distortion + beta * rate; rate is a KL, so it shares "kl"'s colour
     "distortion": "#8c510a",  # = COLORS["likelihood"]: -log p(x|z), the reconstruction term
-    "rate": "#e6ab02",  # = COLORS["kl"]
+    "rate": "#ae8f09",  # = COLORS["kl"]
     "iwae": "#222222",  # the importance-weighted bound, our estimate of log p(x)
     "ae": "#a6761d",  # brown: the plain autoencoder
     "vae": "#1f78b4",

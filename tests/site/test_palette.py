@@ -79,3 +79,18 @@ def test_colours_that_meet_in_a_figure_stay_apart(deficiency):
     print(f"{DEFICIENCIES[deficiency]}: smallest distance {smallest:.1f} ({a} {COLORS[a]} vs {b} {COLORS[b]}, {group})")
     too_close = {pair: round(d, 1) for pair, d in distances.items() if d < MIN_DISTANCE}
     assert not too_close, f"{DEFICIENCIES[deficiency]}: pairs closer than {MIN_DISTANCE}: {too_close}"
+
+
+def contrast_with_white(colour):
+    """WCAG 2.1 contrast ratio (L_white + 0.05) / (L + 0.05), L the relative luminance of the sRGB colour."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour)]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_every_colour_stands_out_from_the_white_figure():
+    """WCAG 2.1 success criterion 1.4.11 (non-text contrast): lines and markers need 3:1 against the background."""
+    ratios = {key: round(contrast_with_white(colour), 2) for key, colour in COLORS.items()}
+    print("contrast on white:", ratios)
+    assert contrast_with_white("#e6ab02") < 3 < contrast_with_white("#767676")  # controls: the old yellow fails
+    assert min(ratios.values()) >= 3.0, {key: r for key, r in ratios.items() if r < 3.0}
