@@ -295,10 +295,14 @@ class SymmetricMixture:
     def _sign_terms(self):
         """(log terms [2^n], component means [2^n], component std) of the 2^n-term closed form.
 
-        log N(s∘x; 0, sigma^2 I + s0^2 1 1^T) = B + s0^2 t_s^2 / (2 sigma^2 (sigma^2 + n s0^2)) with
-        t_s = sum_i s_i x_i and B = -n/2 log(2 pi sigma^2) - 1/2 log(1 + n s0^2/sigma^2) - |x|^2 / (2 sigma^2)
-        (the evidence of ``ConjugateGaussian`` with data s∘x); the component of p(z | x) for s is
-        N(v t_s / sigma^2, v) with v = 1 / (1/s0^2 + n/sigma^2).
+        With y = s∘x, ybar_s = sum_i y_i / n and SS_s = sum_i (y_i - ybar_s)^2 (the data term of
+        ``ConjugateGaussian`` with data s∘x, written so that no two large numbers cancel),
+
+            log 2^-n N(s∘x; 0, sigma^2 I + s0^2 1 1^T) = -n/2 log(2 pi sigma^2) - 1/2 log(1 + n s0^2/sigma^2)
+                - SS_s / (2 sigma^2) - n ybar_s^2 / (2 (sigma^2 + n s0^2)) - n log 2,
+
+        and the component of p(z | x) for s is N(v n ybar_s / sigma^2, v) with v = 1 / (1/s0^2 + n/sigma^2).
+        ybar_s and SS_s are built by Welford's update, doubling the list of patterns once per point.
         """
         if self.n > self.MAX_SIGN_POINTS:
             raise ValueError(
@@ -306,17 +310,21 @@ class SymmetricMixture:
                 f"{self.MAX_SIGN_POINTS}; use log_evidence() (quadrature) instead"
             )
         s0, sigma, n = self.prior_std, self.noise_std, self.n
-        t = np.zeros(1)
-        for value in self.x:  # t_s for every sign pattern, doubling the list once per point
-            t = np.concatenate([t + value, t - value])
-        base = (
+        mean, squares = np.zeros(1), np.zeros(1)  # ybar and SS of the first k signed points, per pattern
+        for k, value in enumerate(self.x):
+            y = np.concatenate([np.full(mean.size, value), np.full(mean.size, -value)])
+            old_mean = np.concatenate([mean, mean])
+            mean = old_mean + (y - old_mean) / (k + 1)
+            squares = np.concatenate([squares, squares]) + (y - old_mean) * (y - mean)
+        log_terms = (
             -0.5 * n * (LOG_2PI + 2 * math.log(sigma))
             - 0.5 * math.log1p(n * s0**2 / sigma**2)
-            - 0.5 * np.sum(self.x**2) / sigma**2
+            - n * math.log(2)
+            - squares / (2 * sigma**2)
+            - n * mean**2 / (2 * (sigma**2 + n * s0**2))
         )
-        log_terms = base + s0**2 * t**2 / (2 * sigma**2 * (sigma**2 + n * s0**2)) - n * math.log(2)
         variance = 1 / (1 / s0**2 + n / sigma**2)
-        return log_terms, variance * t / sigma**2, math.sqrt(variance)
+        return log_terms, variance * n * mean / sigma**2, math.sqrt(variance)
 
     def log_evidence_by_signs(self):
         """log p(x) = log[2^-n sum_s N(s∘x; 0, sigma^2 I + s0^2 1 1^T)], the closed form (class docstring), nats.
@@ -334,7 +342,8 @@ class SymmetricMixture:
         Costs O(2^n), so n <= ``MAX_SIGN_POINTS``.
         """
         log_terms, means, std = self._sign_terms()
-        return log_terms - special.logsumexp(log_terms), means, std
+        shifted = log_terms - log_terms.max()  # first, so that large |log terms| lose no digits of the weights
+        return shifted - special.logsumexp(shifted), means, std
 
     def posterior_pdf(self, z):
         """p(z | x) = p(x, z) / p(x), elementwise (a density in z, integrates to 1)."""
