@@ -432,7 +432,7 @@ def map_weights(counts, alpha0):
     For alpha0 >= 1 no coefficient is negative and the maximiser is w_k = (N_k + alpha0 - 1) / (N + K (alpha0 - 1))
     (alpha0 = 1: the maximum-likelihood weights N_k / N). For alpha0 < 1 a component with N_k < 1 - alpha0 has a
     negative coefficient, the objective grows without bound as w_k -> 0, and there is no maximiser. The standard
-    simplex-constrained rule (Figueiredo & Jain 2002, IEEE TPAMI 24(3), eq. 17 with their penalty in place of
+    simplex-constrained rule (the form of Figueiredo & Jain 2002, IEEE TPAMI 24(3), with their MML penalty in place of
     alpha0 - 1) removes such components: it maximises the objective with the negative terms dropped,
 
         w_k = max(0, N_k + alpha0 - 1) / sum_j max(0, N_j + alpha0 - 1)     (the same formula for every alpha0 > 0).
