@@ -462,7 +462,8 @@ def em(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, se
             w_k ∝ max(0, N_k + alpha0 - 1), i.e. (N_k + alpha0 - 1) / (N + K (alpha0 - 1)) for alpha0 >= 1.
     For alpha0 < 1 the M-step removes every component with N_k < 1 - alpha0 (w_k = 0: it gets no points
     again, and its m_k is the prior mean 0); log p(x, m, w) itself is then unbounded, so the objective
-    recorded is that of the model without the removed components (the Dirichlet over the survivors).
+    recorded is that of the model without the removed components: the Dirichlet over the survivors, and
+    each removed mean adds only the constant log N(0; 0, sigma2 I) of its prior.
     Each iteration that removes no component does not decrease log p(x, m [, w]) (``log_joint_map``),
     recorded at the start and after every iteration. Stops when an iteration raises it by
     less than ``tol`` nats per data point (``tol=0``: after ``max_iter`` iterations).
