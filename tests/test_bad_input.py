@@ -1022,7 +1022,16 @@ bad("mixture.log_joint_map", "wrong shape", lambda: M.log_joint_map(X1, np.zeros
 bad("mixture.log_joint_map", "nan", lambda: M.log_joint_map(X1, [NAN, 1.0], sigma2=1.0), ValueError, "m", "nan")
 good("mixture.log_joint_map", "requires grad", lambda: M.log_joint_map(grad(X1.tolist()), M2, sigma2=1.0), finite)
 good("mixture.em", "out of range", lambda: M.em(two_clusters(200, 3), 2, max_iter=40, tol=0).n_iter == 40, bool)
-bad("mixture.em", "out of range", lambda: M.em(X1, 2, alpha0=0.5), ValueError, "alpha0", "0.5")
+bad("mixture.em", "out of range", lambda: M.em(X1, 2, alpha0=0.0), ValueError, "alpha0", "0.0")
+good("mixture.em", "extreme", lambda: M.em(two_clusters(200, 3), 6, alpha0=1e-3, max_iter=200).weights, finite)
+bad("mixture.map_weights", "out of range", lambda: M.map_weights([1.0, -0.5], 1.0), ValueError, "counts", "-0.5")
+bad("mixture.map_weights", "out of range", lambda: M.map_weights([3.0, 1.0], 0.0), ValueError, "alpha0", "0.0")
+bad("mixture.map_weights", "nan", lambda: M.map_weights([3.0, NAN], 1.0), ValueError, "counts", "nan")
+bad("mixture.map_weights", "wrong shape", lambda: M.map_weights([[3.0, 1.0]], 1.0), ValueError, "counts")
+bad("mixture.map_weights", "wrong type", lambda: M.map_weights("3", 1.0), TypeError, "counts")
+bad("mixture.map_weights", "out of range", lambda: M.map_weights([0.1, 0.2], 0.5), ValueError, "alpha0", "0.5")
+good("mixture.map_weights", "extreme", lambda: M.map_weights([1e300, 0.0], 1e-300).tolist() == [1.0, 0.0], bool)
+good("mixture.map_weights", "requires grad", lambda: M.map_weights(grad([3.0, 1.0]), 2.0), finite)
 bad("mixture.em", "seed", lambda: M.em(X1, 2, seed=1.5), TypeError, "seed")
 bad("mixture.em", "wrong type", lambda: M.em(X1, "2"), TypeError, "K")
 good("mixture.em", "requires grad", lambda: M.em(grad(X1.tolist()), 2, max_iter=5).m, finite)
@@ -1222,6 +1231,26 @@ good(
     bool,
 )
 good("models.SymmetricMixture.best_gaussian", "extreme", lambda: SM([170.0, 180.0], 2.0, 0.5).best_gaussian(), finite)
+SM21 = [1.0] * (models.SymmetricMixture.MAX_SIGN_POINTS + 1)  # 2^21 sign patterns: refused
+for _name in ("log_evidence_by_signs", "sign_mixture"):
+    _target = f"models.SymmetricMixture.{_name}"
+    bad(_target, "out of range", lambda n=_name: getattr(SM(SM21), n)(), ValueError, "x", "21")
+    good(_target, "requires grad", lambda n=_name: getattr(SM(grad([1.8, -2.1])), n)(), finite)
+for _x, _s0, _sg in [([170.0, 180.0], 2.0, 0.5), ([170.0, 170.0], 100.0, 1e-3), ([0.01, -0.02], 0.1, 1.0)]:
+    good(
+        "models.SymmetricMixture.log_evidence_by_signs",
+        "extreme",
+        lambda x=_x, s0=_s0, sg=_sg: math.isclose(
+            SM(x, s0, sg).log_evidence_by_signs(), SM(x, s0, sg).log_evidence(), rel_tol=1e-10, abs_tol=1e-9
+        ),
+        bool,
+    )
+good(
+    "models.SymmetricMixture.sign_mixture",
+    "extreme",
+    lambda: abs(float(np.logaddexp.reduce(SM([170.0, 180.0], 2.0, 1e-3).sign_mixture()[0]))) < 1e-12,
+    bool,
+)
 
 
 # === vilab.plots =================================================================================

@@ -216,15 +216,54 @@ def test_svi_reaches_the_cavi_optimum_on_well_separated_data():
     assert fit.steps[0] == 0 and fit.steps[-1] == 1500 and np.all(np.diff(fit.seconds) >= 0)
 
 
-def test_vb_prunes_surplus_components_where_em_keeps_them():
-    """K = 8 for 3 clusters: VB with a sparse Dirichlet prior empties the surplus; MAP-EM splits clusters."""
+@pytest.mark.parametrize("alpha0", [0.1, 0.7, 1.0, 3.0])
+def test_map_weights_maximise_the_log_posterior_of_the_weights_on_the_simplex(alpha0):
+    """w = map_weights(N, alpha0) maximises sum_k (N_k + alpha0 - 1) log w_k over the surviving components."""
+    counts = np.array([40.0, 0.3, 12.5, 0.0, 2.0])
+    weights = mx.map_weights(counts, alpha0)
+    alive = counts + alpha0 - 1 > 0
+    assert np.all(weights[~alive] == 0) and weights.sum() == pytest.approx(1.0, abs=1e-15)
+    coefficients = counts[alive] + alpha0 - 1
+
+    def negative_objective(logits):
+        return -(coefficients * (logits - logsumexp(logits))).sum()
+
+    best = softmax(optimize.minimize(negative_objective, np.zeros(alive.sum()), method="BFGS", tol=1e-12).x)
+    np.testing.assert_allclose(weights[alive], best, rtol=1e-5)
+    if alpha0 >= 1:  # the textbook MAP formula
+        np.testing.assert_allclose(weights, (counts + alpha0 - 1) / (counts.sum() + len(counts) * (alpha0 - 1)))
+
+
+def test_em_with_a_sparse_prior_removes_components_and_stops_at_a_map_of_the_survivors():
+    """alpha0 < 1: the clipped M-step removes the surplus; the rest is a stationary point of log p(x, m, w)."""
+    x = mixture_data(600, [-5, 0, 5], 0)
+    fit = mx.em(x, 8, alpha0=0.1, init=mx.init_means(x, 8, seed=0), max_iter=1000, tol=1e-12)
+    alive = fit.weights > 0
+    assert alive.sum() == 3 and np.all(fit.phi[:, ~alive] == 0)
+    np.testing.assert_allclose(np.sort(fit.m[alive]), [-5, 0, 5], atol=0.3)
+    np.testing.assert_allclose(fit.weights, mx.map_weights(fit.phi.sum(0), 0.1), rtol=1e-6)  # a fixed point
+    w_alive = fit.weights[alive]
+
+    def objective(means):
+        return mx.log_joint_map(x, means, sigma2=100.0, weights=w_alive, alpha0=0.1)
+
+    assert np.abs(optimize.approx_fprime(fit.m[alive], objective, 1e-6)).max() < 1e-3
+    assert np.sum(np.diff(fit.log_joint) < -1e-9 * np.abs(fit.log_joint[1:])) <= 8 - 3  # drops only at removals
+
+
+def test_pruning_comes_from_the_sparse_prior_not_from_vb():
+    """K = 8 for 3 clusters: at alpha0 = 1 neither VB nor MAP-EM prunes; at alpha0 = 0.1 both keep the same three."""
     x = mixture_data(600, [-5, 0, 5], 0)
     init = mx.init_means(x, 8, seed=0)
-    vb = mx.cavi(x, 8, alpha0=0.1, init=init, max_iter=1000, tol=1e-10)
-    em = mx.em(x, 8, alpha0=1.0, init=init, max_iter=1000, tol=1e-10)
-    vb_weights = vb.alpha / vb.alpha.sum()
-    assert np.sum(vb_weights > 0.01) == 3 and np.sort(vb_weights)[:5].sum() < 1e-3
-    assert np.sum(em.weights > 0.01) > 3
+    kept = {}
+    for alpha0 in (1.0, 0.1):
+        vb = mx.cavi(x, 8, alpha0=alpha0, init=init, max_iter=1000, tol=1e-10)
+        em = mx.em(x, 8, alpha0=alpha0, init=init, max_iter=1000, tol=1e-10)
+        kept[alpha0] = (vb.alpha / vb.alpha.sum(), em.weights)
+    assert all(np.sum(w > 0.01) > 3 for w in kept[1.0])
+    vb_weights, em_weights = kept[0.1]
+    assert np.sum(vb_weights > 0.01) == np.sum(em_weights > 0.01) == 3 and np.sort(vb_weights)[:5].sum() < 1e-3
+    np.testing.assert_array_equal(vb_weights > 0.01, em_weights > 0.01)
 
 
 def test_step_size_schedule():
@@ -252,7 +291,8 @@ X = mixture_data(50, [-2, 2], 0)
         (lambda: mx.cavi(X, 2, sigma2=0.0), ValueError, "sigma2 must be > 0, got 0.0"),
         (lambda: mx.em(X, 2, sigma2=-1.0), ValueError, "sigma2 must be > 0, got -1.0"),
         (lambda: mx.cavi(X, 2, alpha0=-0.5), ValueError, "alpha0 must be > 0, got -0.5"),
-        (lambda: mx.em(X, 2, alpha0=0.5), ValueError, "alpha0 must be >= 1.0 .* got 0.5"),
+        (lambda: mx.em(X, 2, alpha0=-0.5), ValueError, "alpha0 must be > 0, got -0.5"),
+        (lambda: mx.map_weights([0.2, 0.3], 0.5), ValueError, "no component has more than 1 - alpha0 = 0.5"),
         (lambda: mx.cavi(np.array([]), 2), ValueError, r"x must contain at least one point, got shape \(0,\)"),
         (
             lambda: mx.cavi(np.array([1.0, np.nan]), 2),

@@ -1,10 +1,11 @@
 """vilab.models against independent computations (scipy, brute-force quadrature)."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 from vilab.models import ConjugateGaussian, SymmetricMixture
 
@@ -184,3 +185,45 @@ def test_best_gaussian_leaves_a_gap_of_about_log_two():
     assert gap == pytest.approx(math.log(2), abs=1e-3)
     for other in [(q_mean + 0.05, q_std), (q_mean, 1.1 * q_std), (0.0, 2.0)]:
         assert model.elbo(*other) < model.elbo(q_mean, q_std)
+
+
+def _signs(n):
+    """Every sign pattern s in {-1, +1}^n, one row each."""
+    return np.array(list(itertools.product([1.0, -1.0], repeat=n)))
+
+
+@pytest.mark.parametrize(
+    ("x", "prior_std", "noise_std"),
+    [(MIXTURE_DATA, 2.0, 0.5), ([0.3], 1.0, 1.0), ([0.4, -0.1, 0.2, 1.5], 0.7, 2.0), ([3.0, -2.5, 2.8], 5.0, 0.3)],
+)
+def test_sign_closed_form_matches_multivariate_normal_sum_and_quadrature(x, prior_std, noise_std):
+    """log p(x) = log 2^-n sum_s N(s∘x; 0, sigma^2 I + s0^2 11^T): scipy's density term by term, and the quadrature."""
+    model = SymmetricMixture(x, prior_std=prior_std, noise_std=noise_std)
+    n = len(x)
+    covariance = noise_std**2 * np.eye(n) + prior_std**2 * np.ones((n, n))
+    terms = [stats.multivariate_normal(np.zeros(n), covariance).logpdf(s * np.asarray(x)) for s in _signs(n)]
+    by_scipy = special.logsumexp(terms) - n * math.log(2)
+    assert model.log_evidence_by_signs() == pytest.approx(by_scipy, rel=1e-12, abs=1e-12)
+    assert model.log_evidence_by_signs() == pytest.approx(model.log_evidence(), rel=1e-11, abs=1e-11)
+
+
+def test_sign_mixture_is_the_posterior_density():
+    """sum_s w_s N(z; m_s, v) equals p(x, z) / p(x) pointwise, with normalised weights and m_s = v t_s / sigma^2."""
+    model = SymmetricMixture(MIXTURE_DATA, prior_std=2.0, noise_std=0.5)
+    log_w, means, std = model.sign_mixture()
+    assert log_w.shape == means.shape == (2 ** len(MIXTURE_DATA),)
+    assert special.logsumexp(log_w) == pytest.approx(0.0, abs=1e-13)
+    v = 1 / (1 / 2.0**2 + len(MIXTURE_DATA) / 0.5**2)
+    assert std == pytest.approx(math.sqrt(v), rel=1e-14)
+    np.testing.assert_allclose(np.sort(means), np.sort(v * (_signs(6) @ MIXTURE_DATA) / 0.5**2), rtol=1e-12)
+    z = np.linspace(-4, 4, 81)
+    mixture_pdf = np.exp(log_w[:, None] + stats.norm.logpdf(z, means[:, None], std)).sum(0)
+    np.testing.assert_allclose(mixture_pdf, np.exp(model.log_joint(z) - model.log_evidence()), rtol=1e-9, atol=1e-300)
+
+
+def test_sign_closed_form_refuses_too_many_points():
+    model = SymmetricMixture(np.ones(SymmetricMixture.MAX_SIGN_POINTS + 1))
+    with pytest.raises(ValueError, match="x has n = 21 points"):
+        model.log_evidence_by_signs()
+    with pytest.raises(ValueError, match="x has n = 21 points"):
+        model.sign_mixture()

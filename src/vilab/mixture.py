@@ -94,13 +94,8 @@ def _phi(name, phi, N, *, distributions=False):
     return phi
 
 
-def _alpha0(alpha0, minimum=None):
-    if alpha0 is None:
-        return None
-    alpha0 = positive("alpha0", alpha0)
-    if minimum is not None and alpha0 < minimum:
-        raise ValueError(f"alpha0 must be >= {minimum} for a MAP estimate of the weights, got {alpha0!r}")
-    return alpha0
+def _alpha0(alpha0):
+    return None if alpha0 is None else positive("alpha0", alpha0)
 
 
 def _nonnegative(name, value):
@@ -424,9 +419,38 @@ def _log_joint_from_lse(lse, x2, m, weights, sigma2, alpha0):
     m2 = np.asarray(m, dtype=float).reshape(K, -1)
     value = lse.sum() - 0.5 * (x2**2).sum() - 0.5 * N * D * LOG_2PI
     value += -0.5 * K * D * math.log(2 * math.pi * sigma2) - (m2**2).sum() / (2 * sigma2)
-    if alpha0 is not None:
-        value += gammaln(K * alpha0) - K * gammaln(alpha0) + (alpha0 - 1) * np.log(weights).sum()
+    if alpha0 is not None:  # Dir(w; alpha0) over the components still alive (all of them unless removed)
+        alive = weights > 0
+        k_alive = int(alive.sum())
+        value += gammaln(k_alive * alpha0) - k_alive * gammaln(alpha0) + (alpha0 - 1) * np.log(weights[alive]).sum()
     return float(value)
+
+
+def map_weights(counts, alpha0):
+    """EM's M-step for the weights under a Dir(alpha0) prior: maximise sum_k (N_k + alpha0 - 1) log w_k on the simplex.
+
+    For alpha0 >= 1 no coefficient is negative and the maximiser is w_k = (N_k + alpha0 - 1) / (N + K (alpha0 - 1))
+    (alpha0 = 1: the maximum-likelihood weights N_k / N). For alpha0 < 1 a component with N_k < 1 - alpha0 has a
+    negative coefficient, the objective grows without bound as w_k -> 0, and there is no maximiser. The standard
+    simplex-constrained rule (the form of Figueiredo & Jain 2002, IEEE TPAMI 24(3), with their MML penalty in place of
+    alpha0 - 1) removes such components: it maximises the objective with the negative terms dropped,
+
+        w_k = max(0, N_k + alpha0 - 1) / sum_j max(0, N_j + alpha0 - 1)     (the same formula for every alpha0 > 0).
+
+    ``counts`` are the expected counts N_k = sum_i phi_ik [K] (>= 0). Raises if the rule would remove every component.
+    """
+    counts = _per_component("counts", counts, allow_zero=True)
+    return _map_weights(counts, positive("alpha0", alpha0))
+
+
+def _map_weights(counts, alpha0):
+    kept = np.maximum(0.0, counts + alpha0 - 1.0)
+    if not kept.sum() > 0:
+        raise ValueError(
+            f"no component has more than 1 - alpha0 = {1 - alpha0:g} expected points (counts = {counts!r}), "
+            f"so with alpha0 = {alpha0!r} every weight would be 0: use more data or alpha0 closer to 1"
+        )
+    return kept / kept.sum()
 
 
 def em(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, seed=0):
@@ -434,16 +458,20 @@ def em(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, se
 
     E-step: phi_ik ∝ w_k exp(x_i·m_k - |m_k|²/2)  (``update_assignments`` with s2 = 0)
     M-step: m_k = sum_i phi_ik x_i / (1/sigma2 + N_k)  (the mean of ``update_means``),
-            and with learned weights (Dir(alpha0) prior, alpha0 >= 1)
-            w_k = (N_k + alpha0 - 1) / (N + K (alpha0 - 1)).
-    Each iteration does not decrease log p(x, m [, w]) (``log_joint_map``),
+            and with learned weights (Dir(alpha0) prior) w = ``map_weights(N_k, alpha0)``:
+            w_k ∝ max(0, N_k + alpha0 - 1), i.e. (N_k + alpha0 - 1) / (N + K (alpha0 - 1)) for alpha0 >= 1.
+    For alpha0 < 1 the M-step removes every component with N_k < 1 - alpha0 (w_k = 0: it gets no points
+    again, and its m_k is the prior mean 0); log p(x, m, w) itself is then unbounded, so the objective
+    recorded is that of the model without the removed components: the Dirichlet over the survivors, and
+    each removed mean adds only the constant log N(0; 0, sigma2 I) of its prior.
+    Each iteration that removes no component does not decrease log p(x, m [, w]) (``log_joint_map``),
     recorded at the start and after every iteration. Stops when an iteration raises it by
     less than ``tol`` nats per data point (``tol=0``: after ``max_iter`` iterations).
     """
     x2 = _data(x)
     N = len(x2)
     K, sigma2 = positive_int("K", K), positive("sigma2", sigma2)
-    alpha0, max_iter, tol = _alpha0(alpha0, minimum=1.0), positive_int("max_iter", max_iter), _nonnegative("tol", tol)
+    alpha0, max_iter, tol = _alpha0(alpha0), positive_int("max_iter", max_iter), _nonnegative("tol", tol)
     m = _initial_means(x, x2, K, init, seed)
     weights = np.full(K, 1.0 / K)
     phi, lse = _assign(x2, m, np.zeros(K), np.log(weights))  # E-step
@@ -451,11 +479,14 @@ def em(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, se
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
         m, _ = _update_means(x2, x2, phi, sigma2)  # M-step
+        alive_before = np.count_nonzero(weights)
         if alpha0 is not None:
-            weights = (phi.sum(0) + alpha0 - 1) / (N + K * (alpha0 - 1))
-        phi, lse = _assign(x2, m, np.zeros(K), np.log(weights))  # E-step
+            weights = _map_weights(phi.sum(0), alpha0)
+        with np.errstate(divide="ignore"):  # log 0 = -inf for a removed component: it gets phi = 0
+            phi, lse = _assign(x2, m, np.zeros(K), np.log(weights))  # E-step
         trace.append(_log_joint_from_lse(lse, x2, m, weights, sigma2, alpha0))
-        if tol > 0 and n_iter > 1 and trace[-1] - trace[-2] < tol * N:
+        removed = np.count_nonzero(weights) < alive_before  # the objective changed: do not stop on its jump
+        if tol > 0 and n_iter > 1 and not removed and trace[-1] - trace[-2] < tol * N:
             break
     return EmResult(phi, _shape_like(x, m), weights, np.array(trace), n_iter)
 

@@ -4,8 +4,9 @@
 and a Gaussian likelihood every quantity of variational inference has a
 closed form, so the identity log p(x) = ELBO(q) + KL(q || p(z|x)) can be
 checked to machine precision. ``SymmetricMixture`` is a 1-D model whose
-posterior is *not* Gaussian (it is bimodal): its evidence comes from
-quadrature around its two modes, and no Gaussian q closes the gap.
+posterior is *not* Gaussian (it is bimodal): its evidence is a closed-form sum
+of 2^n Gaussian terms (exponential in the number of points n) and, at a cost
+linear in n, adaptive quadrature around its two modes; no Gaussian q closes the gap.
 
 All quantities are in nats; all methods return Python floats (or numpy
 arrays when given arrays).
@@ -169,7 +170,7 @@ class SymmetricMixture:
     z ~ N(0, s0^2),  x_i | z ~ 1/2 N(z, sigma^2) + 1/2 N(-z, sigma^2) i.i.d.
 
     Each observation is equally well explained by +z and -z, so p(z | x) is
-    symmetric with two modes near +-|xbar| and no Gaussian q can match it. Since
+    symmetric, with two modes at +-z* when f''(0) > 0 (below), and no Gaussian q can match it. Since
     1/2 N(x; z, sigma^2) + 1/2 N(x; -z, sigma^2) = N(x; 0, sigma^2) exp(-z^2 / (2 sigma^2)) cosh(x z / sigma^2),
 
         log p(x, z) = C + f(z),   f(z) = -a z^2 + sum_i log cosh(b_i z),
@@ -177,8 +178,14 @@ class SymmetricMixture:
 
     f is even, and on z > 0 its derivative f'(z) = -2 a z + sum_i b_i tanh(b_i z) is
     concave with f'(0) = 0, so f has exactly one maximum z* on z >= 0 (z* = 0 when
-    f''(0) = -2a + sum_i b_i^2 <= 0): one mode per sign of z. The evidence
-    p(x) = int p(x, z) dz has no closed form; it is the sum of the two modes' halves,
+    f''(0) = -2a + sum_i b_i^2 <= 0): one mode per sign of z.
+
+    The evidence has a closed form, a sum over the 2^n sign patterns s in {-1, +1}^n:
+    expanding the product of two-term mixtures, p(x | z) = 2^-n sum_s prod_i N(s_i x_i; z, sigma^2),
+    and each term is a conjugate Gaussian model with data s∘x, so
+    p(x) = 2^-n sum_s N(s∘x; 0, sigma^2 I + s0^2 1 1^T) and p(z | x) is a mixture of 2^n Gaussians
+    (``log_evidence_by_signs``, ``sign_mixture``). Its cost grows like 2^n. ``log_evidence``
+    instead sums the two modes' halves, at a cost linear in n:
     log p(x) = C + f(z*) + log 2 + log int_0^inf exp(f(z) - f(z*)) dz, with the integral by
     adaptive quadrature (``scipy.integrate.quad``) in the offset z - z* (computed without
     cancellation), between the points where f has fallen ``DROP`` = 60 nats below its peak:
@@ -189,6 +196,7 @@ class SymmetricMixture:
 
     N_HERMITE = 201  # nodes of the Gauss-Hermite rule for E_q[log p(x, z)]
     DROP = 60.0  # nats below the peak where the quadrature stops (what is left out weighs < e^-60 relative)
+    MAX_SIGN_POINTS = 20  # the closed form enumerates 2^n sign patterns: at most 2^20 (8 MB of terms)
 
     def __init__(self, x, prior_std=2.0, noise_std=0.5):
         self.x = _data(x)
@@ -283,6 +291,59 @@ class SymmetricMixture:
                 raise ValueError(f"log p(x) overflows float64 for {self!r} with data up to {np.abs(self.x).max():g}")
             self._log_evidence = value
         return self._log_evidence
+
+    def _sign_terms(self):
+        """(log terms [2^n], component means [2^n], component std) of the 2^n-term closed form.
+
+        With y = s∘x, ybar_s = sum_i y_i / n and SS_s = sum_i (y_i - ybar_s)^2 (the data term of
+        ``ConjugateGaussian`` with data s∘x, written so that no two large numbers cancel),
+
+            log 2^-n N(s∘x; 0, sigma^2 I + s0^2 1 1^T) = -n/2 log(2 pi sigma^2) - 1/2 log(1 + n s0^2/sigma^2)
+                - SS_s / (2 sigma^2) - n ybar_s^2 / (2 (sigma^2 + n s0^2)) - n log 2,
+
+        and the component of p(z | x) for s is N(v n ybar_s / sigma^2, v) with v = 1 / (1/s0^2 + n/sigma^2).
+        ybar_s and SS_s are built by Welford's update, doubling the list of patterns once per point.
+        """
+        if self.n > self.MAX_SIGN_POINTS:
+            raise ValueError(
+                f"x has n = {self.n} points: the closed form sums 2^n terms, so it allows at most "
+                f"{self.MAX_SIGN_POINTS}; use log_evidence() (quadrature) instead"
+            )
+        s0, sigma, n = self.prior_std, self.noise_std, self.n
+        mean, squares = np.zeros(1), np.zeros(1)  # ybar and SS of the first k signed points, per pattern
+        for k, value in enumerate(self.x):
+            y = np.concatenate([np.full(mean.size, value), np.full(mean.size, -value)])
+            old_mean = np.concatenate([mean, mean])
+            mean = old_mean + (y - old_mean) / (k + 1)
+            squares = np.concatenate([squares, squares]) + (y - old_mean) * (y - mean)
+        log_terms = (
+            -0.5 * n * (LOG_2PI + 2 * math.log(sigma))
+            - 0.5 * math.log1p(n * s0**2 / sigma**2)
+            - n * math.log(2)
+            - squares / (2 * sigma**2)
+            - n * mean**2 / (2 * (sigma**2 + n * s0**2))
+        )
+        variance = 1 / (1 / s0**2 + n / sigma**2)
+        return log_terms, variance * n * mean / sigma**2, math.sqrt(variance)
+
+    def log_evidence_by_signs(self):
+        """log p(x) = log[2^-n sum_s N(s∘x; 0, sigma^2 I + s0^2 1 1^T)], the closed form (class docstring), nats.
+
+        Exact, independent of the quadrature of ``log_evidence``; costs O(2^n), so n <= ``MAX_SIGN_POINTS``.
+        """
+        return float(special.logsumexp(self._sign_terms()[0]))
+
+    def sign_mixture(self):
+        """The exact posterior as a mixture of 2^n Gaussians: p(z | x) = sum_s w_s N(z; m_s, v).
+
+        One component per sign pattern s in {-1, +1}^n: w_s ∝ N(s∘x; 0, sigma^2 I + s0^2 1 1^T),
+        m_s = v sum_i s_i x_i / sigma^2, v = 1 / (1/s0^2 + n/sigma^2) (class docstring). Returns
+        (log_weights [2^n], normalised so that logsumexp = 0; means [2^n]; std = sqrt(v), a float).
+        Costs O(2^n), so n <= ``MAX_SIGN_POINTS``.
+        """
+        log_terms, means, std = self._sign_terms()
+        shifted = log_terms - log_terms.max()  # first, so that large |log terms| lose no digits of the weights
+        return shifted - special.logsumexp(shifted), means, std
 
     def posterior_pdf(self, z):
         """p(z | x) = p(x, z) / p(x), elementwise (a density in z, integrates to 1)."""
