@@ -9,7 +9,8 @@ Three ways to summarise a posterior p(θ | data) ∝ exp(log_prob(θ)), θ ∈ R
 - ``bbvi``: black-box variational inference, a Gaussian q (mean-field or full-rank)
   fitted by maximising a Monte Carlo ELBO with reparameterisation gradients and Adam;
 
-and the MCMC diagnostics ``rhat`` (split R-hat) and ``ess`` (effective sample size).
+and, re-exported from ``vilab.diagnostics``, the MCMC diagnostics ``rhat`` (split R-hat)
+and ``ess`` (effective sample size).
 
 ``log_prob`` is always a *batched* torch function: it maps a float64 tensor of shape
 (n, d) to the n log densities, shape (n,), up to an additive constant (nats). It must
@@ -26,6 +27,9 @@ import torch
 
 from vilab import _validate
 from vilab._validate import finite, one_of, positive, positive_int
+from vilab.diagnostics import ess, rhat
+
+__all__ = ["BBVIResult", "HMCResult", "LaplaceResult", "bbvi", "ess", "hmc", "laplace", "rhat"]
 
 DTYPE = torch.float64
 
@@ -200,86 +204,6 @@ def hmc(
         n_grad=(n_warmup + n_samples) * n_leapfrog,
         seconds=time.perf_counter() - start,
     )
-
-
-# --- MCMC diagnostics ---------------------------------------------------------
-
-
-def _as_chains(samples):
-    """Return draws as a float64 array of shape (chains, draws, d); a coordinate that never moves is an error."""
-    samples = _validate.real_array("samples", samples, min_size=0)
-    if samples.ndim == 2:
-        samples = samples[:, :, None]
-    if samples.ndim != 3:
-        raise ValueError(f"samples must have shape (chains, draws) or (chains, draws, d), got {samples.shape}")
-    if samples.shape[1] < 4 or samples.shape[0] < 1 or samples.shape[2] < 1:
-        raise ValueError(f"samples must have at least 4 draws per chain, got shape {samples.shape}")
-    halves = _split(samples)
-    stuck = np.all(halves.var(axis=1) == 0, axis=0)  # no (half-)chain moves in this coordinate
-    if stuck.any():
-        j = int(np.argmax(stuck))
-        raise ValueError(
-            f"samples[..., {j}] never moves within a chain (every chain is constant there): the sampler is stuck, "
-            "and R-hat and the ESS are undefined (0/0). Check the step size and log_prob, or drop that coordinate"
-        )
-    return samples
-
-
-def _split(samples):
-    half = samples.shape[1] // 2
-    return np.concatenate([samples[:, :half], samples[:, half : 2 * half]], axis=0)
-
-
-def rhat(samples):
-    """Split R-hat (Gelman et al., *Bayesian Data Analysis*, 3rd ed., §11.4) per coordinate.
-
-    Each of the m chains is cut in two halves (so a trend inside a chain counts too),
-    giving m' = 2m chains of n draws. With W the mean within-chain variance and B/n the
-    variance of the chain means,
-
-        var⁺ = (n - 1)/n · W + B/n,        R-hat = sqrt(var⁺ / W).
-
-    R-hat → 1 as the chains mix; values above ~1.01 (strict) or 1.1 (lenient) mean the
-    chains have not forgotten where they started. ``samples``: (chains, draws[, d]); a
-    coordinate that no chain moves in (W = 0) raises a ValueError.
-    Returns a numpy array of shape (d,).
-    """
-    chains = _split(_as_chains(samples))
-    n = chains.shape[1]
-    within = chains.var(axis=1, ddof=1).mean(axis=0)  # > 0: _as_chains rejects stuck chains
-    between_over_n = chains.mean(axis=1).var(axis=0, ddof=1)
-    var_plus = (n - 1) / n * within + between_over_n
-    return np.sqrt(var_plus / within)
-
-
-def ess(samples):
-    """Effective sample size per coordinate (BDA3 §11.5, with Geyer's initial positive sequence).
-
-    With split chains as in ``rhat``, the autocorrelation at lag t pooled over chains is
-    ρ_t = 1 - (W - mean_chains γ_t) / var⁺, where γ_t is each chain's autocovariance.
-    The sum is truncated where the pair sums P_k = ρ_{2k} + ρ_{2k+1} stop being positive:
-
-        ESS = m' n / τ,        τ = -1 + 2 Σ_{k < K} P_k.
-
-    For independent draws τ = 1 and ESS = m' n. The ESS is capped at the number of draws
-    m' n (τ ≥ 1): anti-correlated chains can give τ̂ < 1, but an estimate of more
-    effective draws than draws is mostly noise, and Stan's larger cap, m' n log10(m' n),
-    lets a degenerate chain report more. ``samples``: (chains, draws[, d]); a coordinate
-    that no chain moves in raises a ValueError. Returns a numpy array of shape (d,).
-    """
-    chains = _split(_as_chains(samples))
-    m, n, d = chains.shape
-    centred = chains - chains.mean(axis=1, keepdims=True)
-    spectrum = np.fft.rfft(centred, n=2 * n, axis=1)
-    autocov = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, :n] / n  # biased, as in BDA3
-    within = chains.var(axis=1, ddof=1).mean(axis=0)
-    var_plus = (n - 1) / n * within + chains.mean(axis=1).var(axis=0, ddof=1)
-    rho = 1 - (within - autocov.mean(axis=0)) / var_plus  # (n, d)
-    n_pairs = n // 2
-    pairs = rho[: 2 * n_pairs : 2] + rho[1 : 2 * n_pairs : 2]  # (n_pairs, d)
-    positive_so_far = np.cumprod(pairs > 0, axis=0).astype(bool)
-    tau = -1 + 2 * np.where(positive_so_far, pairs, 0.0).sum(axis=0)
-    return m * n / np.maximum(tau, 1.0)
 
 
 # --- Laplace approximation ----------------------------------------------------
