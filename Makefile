@@ -64,8 +64,8 @@ lab: data
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: data $(TEST_STAMP)
-	$(BIN)/ruff check src tests notebooks benchmarks tools
-	$(BIN)/ruff format --check src tests notebooks benchmarks tools
+	$(BIN)/ruff check src tests notebooks benchmarks tools site
+	$(BIN)/ruff format --check src tests notebooks benchmarks tools site
 	$(BIN)/python -m pytest -q tests
 	@# nbval, as an offline proof: no network at all (tests/offline/sitecustomize.py makes every non-loopback
 	@# connection and lookup raise, in pytest and in each kernel); where the Debian copy of the data exists,

@@ -11,10 +11,9 @@ both for one build.
 
 import os
 import re
+import tomllib
 from pathlib import Path
 from urllib.parse import quote
-
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -28,7 +28,7 @@ import references
 import torch
 
 import vilab
-from vilab import check, data, estimators, gaussian, inference, mixture, models, plots, vae, widgets
+from vilab import check, data, estimators, gaussian, inference, mixture, models, plots, threads, vae, widgets
 
 NAN, INF = math.nan, math.inf
 KINDS = {
@@ -54,6 +54,9 @@ NO_INPUT = {
     "vilab.mixture.EmResult": "a result record built by em",
     "vilab.mixture.SviResult": "a result record built by svi",
     "vilab.vae.LossTerms": "a result record built by vae_loss",
+    "vilab.threads.Tuner.close": "no argument",
+    "vilab.threads.Tuner.tick": "no argument",
+    "vilab.threads.describe": "no argument",
 }
 
 
@@ -1321,7 +1324,7 @@ bad("vae.VAE.decode", "wrong type", lambda: tiny_vae().decode([[0.0, 0.0]]), Typ
 good("vae.VAE.forward", "wrong dtype", lambda: tiny_vae()(binary(2, torch.float64)), finite)
 bad("vae.VAE.forward", "wrong dtype", lambda: tiny_vae()(torch.ones(1, 784, dtype=torch.int64)), TypeError, "x")
 bad("vae.model_device", "wrong type", lambda: vae.model_device("model"), TypeError, "model")
-good("vae.cpu_budget", "extreme", lambda: vae.cpu_budget() >= 1, bool)
+good("threads.cpu_budget", "extreme", lambda: vae.cpu_budget() >= 1, bool)  # kept importable from vilab.vae
 good("vae.best_device", "extreme", lambda: isinstance(vae.best_device(), torch.device), bool)
 bad("vae.binarize", "wrong dtype", lambda: vae.binarize(images(2).float()), TypeError, "images", "uint8")
 bad("vae.binarize", "seed", lambda: vae.binarize(images(2), seed=2.5), TypeError, "seed", "2.5")
@@ -1610,6 +1613,22 @@ def outcome(row, monkeypatch=None):
 def _short(value):
     text = repr(value)
     return text if len(text) < 200 else text[:197] + "..."
+
+
+# --- vilab.threads ---------------------------------------------------------------------------------------------------
+bad("threads.Tuner", "wrong type", lambda: threads.Tuner(probe_steps=2.5), TypeError, "probe_steps")
+bad("threads.Tuner", "out of range", lambda: threads.Tuner(first_interval=0), ValueError, "first_interval")
+bad(
+    "threads.Tuner", "out of range", lambda: threads.Tuner(first_interval=8, max_interval=4), ValueError, "max_interval"
+)
+bad("threads.cpu_budget", "wrong type", lambda: threads.cpu_budget(3), TypeError, "proc_self")
+good(
+    "threads.cpu_budget", "extreme", lambda: threads.cpu_budget("/nonexistent"), lambda n: isinstance(n, int) and n >= 1
+)
+bad("threads.cgroup_cpu_limit", "wrong type", lambda: threads.cgroup_cpu_limit(None), TypeError, "proc_self")
+good("threads.cgroup_cpu_limit", "extreme", lambda: threads.cgroup_cpu_limit("/nonexistent"), lambda v: v is None)
+bad("threads.apply", "unknown option", threads.apply, ValueError, "VILAB_THREADS", env={"VILAB_THREADS": "two"})
+bad("threads.apply", "out of range", threads.apply, ValueError, "VILAB_THREADS", env={"VILAB_THREADS": "0"})
 
 
 @pytest.fixture(autouse=True)

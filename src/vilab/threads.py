@@ -46,6 +46,8 @@ from pathlib import Path
 
 import torch
 
+from vilab import _validate
+
 USER_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 _state = {"chosen": None, "reason": "not applied yet"}
@@ -106,6 +108,12 @@ def _quota(directory, kind):
         return None
 
 
+def _path(name, value):
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or pathlib.Path), got {value!r} of type {type(value).__name__}")
+    return Path(value)
+
+
 def cgroup_cpu_limit(proc_self=Path("/proc/self")):
     """The tightest CPU quota (in CPUs, possibly fractional) on this process's own cgroup path, or None.
 
@@ -115,6 +123,7 @@ def cgroup_cpu_limit(proc_self=Path("/proc/self")):
     limits its children too. ``proc_self`` is a parameter so tests can use a
     fake /proc and /sys tree.
     """
+    proc_self = _path("proc_self", proc_self)
     own = _own_cgroups(proc_self)
     limits = []
     for kind, root, point in _cgroup_mounts(proc_self):
@@ -208,6 +217,11 @@ class Tuner:
     """
 
     def __init__(self, probe_steps=5, first_interval=200, max_interval=3200):
+        probe_steps = _validate.positive_int("probe_steps", probe_steps)
+        first_interval = _validate.positive_int("first_interval", first_interval)
+        max_interval = _validate.positive_int("max_interval", max_interval)
+        if max_interval < first_interval:
+            raise ValueError(f"max_interval must be >= first_interval ({first_interval}), got {max_interval}")
         n = torch.get_num_threads()
         self._before = n
         self.candidates = sorted({1, max(1, n // 2), n}) if _policy_in_force() and n > 1 else []
