@@ -28,7 +28,20 @@ import references
 import torch
 
 import vilab
-from vilab import check, data, estimators, gaussian, inference, mixture, models, plots, threads, vae, widgets
+from vilab import (
+    check,
+    data,
+    diagnostics,
+    estimators,
+    gaussian,
+    inference,
+    mixture,
+    models,
+    plots,
+    threads,
+    vae,
+    widgets,
+)
 
 NAN, INF = math.nan, math.inf
 KINDS = {
@@ -47,6 +60,7 @@ KINDS = {
 # Public callables that take no user input to check: records built by the package, and an exception class.
 NO_INPUT = {
     "vilab.data.DataError": "an exception class",
+    "vilab.diagnostics.PSISResult": "a result record built by psis",
     "vilab.inference.HMCResult": "a result record built by hmc",
     "vilab.inference.LaplaceResult": "a result record built by laplace",
     "vilab.inference.BBVIResult": "a result record built by bbvi",
@@ -790,46 +804,6 @@ bad(
 good("inference.hmc", "seed", lambda: I.hmc(gauss_log_prob, torch.zeros(2), 5, seed=None, **HMC).samples, finite)
 good(
     "inference.hmc", "requires grad", lambda: I.hmc(gauss_log_prob, grad([0.1, 0.2]), 5, seed=0, **HMC).samples, finite
-)
-
-_stuck = np.ones((4, 50))
-_antithetic = np.tile(np.array([1.0, -1.0]), (4, 50))
-for diagnostic in ("rhat", "ess"):
-    fn = getattr(I, diagnostic)
-    bad(f"inference.{diagnostic}", "extreme", lambda fn=fn: fn(_stuck), ValueError, "samples", "stuck")
-    bad(
-        f"inference.{diagnostic}",
-        "wrong shape",
-        lambda fn=fn: fn(np.zeros((2, 3)) + np.arange(3)),
-        ValueError,
-        "samples",
-        "4 draws",
-    )
-    bad(f"inference.{diagnostic}", "wrong shape", lambda fn=fn: fn(np.arange(10.0)), ValueError, "samples")
-    bad(f"inference.{diagnostic}", "nan", lambda fn=fn: fn(np.full((2, 10), NAN)), ValueError, "samples", "nan")
-    bad(
-        f"inference.{diagnostic}", "inf", lambda fn=fn: fn(np.array([[0, 1, 2, INF]] * 2)), ValueError, "samples", "inf"
-    )
-    bad(f"inference.{diagnostic}", "wrong type", lambda fn=fn: fn("chains"), TypeError, "samples")
-    bad(f"inference.{diagnostic}", "empty", lambda fn=fn: fn(np.zeros((0, 10))), ValueError, "samples")
-    good(
-        f"inference.{diagnostic}",
-        "requires grad",
-        lambda fn=fn: fn(grad(np.random.default_rng(0).normal(size=(2, 20)).tolist())),
-        finite,
-    )
-good("inference.ess", "extreme", lambda: bool(np.all(I.ess(_antithetic) <= _antithetic.size)), bool)
-good(
-    "inference.ess",
-    "extreme",
-    lambda: bool(np.all(I.ess(np.random.default_rng(1).normal(size=(4, 500, 3))) <= 2000)),
-    bool,
-)
-good(
-    "inference.rhat",
-    "extreme",
-    lambda: float(I.rhat(np.vstack([np.ones(40), np.random.default_rng(0).normal(size=40)]))[0]) > 1.1,
-    bool,
 )
 
 bad("inference.laplace", "extreme", lambda: I.laplace(gauss_log_prob, torch.tensor([1e150])), ValueError, "init")
@@ -1613,6 +1587,86 @@ def outcome(row, monkeypatch=None):
 def _short(value):
     text = repr(value)
     return text if len(text) < 200 else text[:197] + "..."
+
+
+# === vilab.diagnostics ===========================================================================
+
+D = diagnostics
+_stuck = np.ones((4, 50))
+_antithetic = np.tile(np.array([1.0, -1.0]), (4, 50))
+for diagnostic in ("rhat", "ess"):
+    fn = getattr(D, diagnostic)
+    bad(f"diagnostics.{diagnostic}", "extreme", lambda fn=fn: fn(_stuck), ValueError, "samples", "stuck")
+    bad(
+        f"diagnostics.{diagnostic}",
+        "wrong shape",
+        lambda fn=fn: fn(np.zeros((2, 3)) + np.arange(3)),
+        ValueError,
+        "samples",
+        "4 draws",
+    )
+    bad(f"diagnostics.{diagnostic}", "wrong shape", lambda fn=fn: fn(np.arange(10.0)), ValueError, "samples")
+    bad(f"diagnostics.{diagnostic}", "nan", lambda fn=fn: fn(np.full((2, 10), NAN)), ValueError, "samples", "nan")
+    bad(
+        f"diagnostics.{diagnostic}",
+        "inf",
+        lambda fn=fn: fn(np.array([[0, 1, 2, INF]] * 2)),
+        ValueError,
+        "samples",
+        "inf",
+    )
+    bad(f"diagnostics.{diagnostic}", "wrong type", lambda fn=fn: fn("chains"), TypeError, "samples")
+    bad(f"diagnostics.{diagnostic}", "empty", lambda fn=fn: fn(np.zeros((0, 10))), ValueError, "samples")
+    good(
+        f"diagnostics.{diagnostic}",
+        "requires grad",
+        lambda fn=fn: fn(grad(np.random.default_rng(0).normal(size=(2, 20)).tolist())),
+        finite,
+    )
+good(  # a perfectly alternating chain: Stan's cap S log10 S, not an infinite ESS
+    "diagnostics.ess",
+    "extreme",
+    lambda: bool(np.allclose(D.ess(_antithetic), _antithetic.size * math.log10(_antithetic.size))),
+    bool,
+)
+good(
+    "diagnostics.ess",
+    "extreme",
+    lambda: bool(np.all(np.abs(D.ess(np.random.default_rng(1).normal(size=(4, 500, 3))) / 2000 - 1) < 0.15)),
+    bool,
+)
+good(
+    "diagnostics.rhat",
+    "extreme",
+    lambda: float(D.rhat(np.vstack([np.ones(40), np.random.default_rng(0).normal(size=40)]))[0]) > 1.1,
+    bool,
+)
+
+_heavy = np.random.default_rng(0).pareto(1.5, size=400)  # Pareto ratios, tail shape k = 1/1.5
+bad("diagnostics.psis", "wrong type", lambda: D.psis("ratios"), TypeError, "log_ratios")
+bad("diagnostics.psis", "wrong type", lambda: D.psis(None), TypeError, "log_ratios")
+bad("diagnostics.psis", "wrong dtype", lambda: D.psis(np.ones(30, dtype=bool)), TypeError, "log_ratios")
+bad("diagnostics.psis", "wrong shape", lambda: D.psis(np.zeros((30, 2))), ValueError, "log_ratios", "1-D")
+bad("diagnostics.psis", "empty", lambda: D.psis(np.zeros(0)), ValueError, "log_ratios")
+bad("diagnostics.psis", "out of range", lambda: D.psis(np.zeros(24)), ValueError, "log_ratios", "24")
+bad("diagnostics.psis", "nan", lambda: D.psis(np.r_[np.zeros(29), NAN]), ValueError, "log_ratios", "nan")
+bad("diagnostics.psis", "inf", lambda: D.psis(np.r_[np.zeros(29), INF]), ValueError, "log_ratios", "inf")
+good("diagnostics.psis", "requires grad", lambda: D.psis(grad(np.log1p(_heavy).tolist())).khat, finite)
+good(  # equal ratios (q = p): nothing to smooth, uniform weights
+    "diagnostics.psis",
+    "extreme",
+    lambda: bool(
+        D.psis(np.zeros(100)).khat == -math.inf and np.allclose(D.psis(np.zeros(100)).log_weights, -math.log(100))
+    ),
+    bool,
+)
+good(  # a huge constant offset changes nothing (the ratios are shifted by their maximum first)
+    "diagnostics.psis",
+    "extreme",
+    lambda: bool(np.isclose(D.psis(np.log1p(_heavy) + 1e6).khat, D.psis(np.log1p(_heavy)).khat)),
+    bool,
+)
+good("diagnostics.psis", "extreme", lambda: D.psis(1e3 * np.log1p(_heavy)), finite)  # weights spanning e^5000
 
 
 # --- vilab.threads ---------------------------------------------------------------------------------------------------
