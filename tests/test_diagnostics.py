@@ -1,5 +1,8 @@
 """vilab.diagnostics: the ESS against Stan's algorithm written out as loops, and PSIS's
-generalised Pareto fit against draws of scipy.stats.genpareto with known shapes."""
+generalised Pareto fit against draws of scipy.stats.genpareto with known shapes.
+
+(Also checked once, outside the test suite, against ArviZ 0.21's ``_ess_mean`` and ``_psislw``:
+equal to 1e-15 on AR(1) chains and Pareto ratios; ArviZ is not a dependency of vilab.)"""
 
 import math
 
@@ -25,7 +28,7 @@ def stan_ess(chains):
     """ESS of one coordinate, (chains, draws), transcribed loop by loop from Stan's / ArviZ's ``_ess``
     (split chains, Geyer's initial positive then initial monotone sequence, τ ≥ 1 / log10 S)."""
     half = chains.shape[1] // 2
-    x = np.concatenate([chains[:, :half], chains[:, half : 2 * half]])
+    x = np.concatenate([chains[:, :half], chains[:, -half:]])  # an odd middle draw dropped
     m, n = x.shape
     acov = np.array([[np.dot(c[: n - t] - c.mean(), c[t:] - c.mean()) / n for t in range(n)] for c in x])
     mean_var = acov[:, 0].mean() * n / (n - 1)
@@ -58,7 +61,7 @@ def stan_ess(chains):
 @pytest.mark.parametrize("phi", [0.0, 0.5, 0.9, -0.3, -0.6])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_ess_matches_stans_algorithm(phi, seed):
-    chains = ar1(phi, 4, 301, seed)  # an odd length: the split drops a draw, as Stan does
+    chains = ar1(phi, 4, 301, seed)  # an odd length: the split drops the middle draw, as Stan does
     assert ess(chains)[0] == pytest.approx(stan_ess(chains), rel=1e-9)
 
 

@@ -41,8 +41,9 @@ def _as_chains(samples):
 
 
 def _split(samples):
+    """Each chain cut into two halves, (2m, n // 2, d); for an odd n the middle draw is dropped (Stan, ArviZ)."""
     half = samples.shape[1] // 2
-    return np.concatenate([samples[:, :half], samples[:, half : 2 * half]], axis=0)
+    return np.concatenate([samples[:, :half], samples[:, samples.shape[1] - half :]], axis=0)
 
 
 def rhat(samples):
