@@ -64,6 +64,7 @@ NO_INPUT = {
     "vilab.inference.HMCResult": "a result record built by hmc",
     "vilab.inference.LaplaceResult": "a result record built by laplace",
     "vilab.inference.BBVIResult": "a result record built by bbvi",
+    "vilab.inference.LowRankLaplaceResult": "a result record built by lowrank_laplace",
     "vilab.mixture.CaviResult": "a result record built by cavi",
     "vilab.mixture.EmResult": "a result record built by em",
     "vilab.mixture.SviResult": "a result record built by svi",
@@ -903,6 +904,123 @@ bad(
     "lr",
 )
 good("inference.bbvi", "requires grad", lambda: I.bbvi(gauss_log_prob, grad([0.5, 0.1]), seed=0, **BB).mean, finite)
+
+
+_phi = torch.tensor([[1.0, 0.5], [1.0, -1.0], [1.0, 2.0]], dtype=torch.float64)
+_y = torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+bad("inference.logistic_log_prob", "wrong type", lambda: I.logistic_log_prob("phi", _y), TypeError, "phi")
+bad("inference.logistic_log_prob", "wrong shape", lambda: I.logistic_log_prob(_phi[0], _y), ValueError, "phi")
+bad("inference.logistic_log_prob", "wrong shape", lambda: I.logistic_log_prob(_phi, _y[:2]), ValueError, "y", "2")
+bad("inference.logistic_log_prob", "out of range", lambda: I.logistic_log_prob(_phi, _y + 0.5), ValueError, "y")
+bad("inference.logistic_log_prob", "nan", lambda: I.logistic_log_prob(_phi * NAN, _y), ValueError, "phi", "nan")
+bad("inference.logistic_log_prob", "inf", lambda: I.logistic_log_prob(_phi, _y, prior_std=INF), ValueError, "prior_std")
+bad(
+    "inference.logistic_log_prob",
+    "out of range",
+    lambda: I.logistic_log_prob(_phi, _y, prior_std=0),
+    ValueError,
+    "prior_std",
+)
+bad("inference.logistic_log_prob", "empty", lambda: I.logistic_log_prob(_phi[:0], _y[:0]), ValueError, "y")
+good(
+    "inference.logistic_log_prob",
+    "requires grad",
+    lambda: I.logistic_log_prob(_phi.requires_grad_(False), grad([1.0, 0.0, 1.0]))(torch.zeros(2, 2)),
+    finite,
+)
+good("inference.logistic_log_prob", "extreme", lambda: I.logistic_log_prob(_phi, _y)(torch.full((1, 2), 1e3)), finite)
+
+bad("inference.shirt_data", "wrong type", lambda: I.shirt_data(2.5), TypeError, "k")
+bad("inference.shirt_data", "out of range", lambda: I.shirt_data(0), ValueError, "k", "0")
+bad("inference.shirt_data", "out of range", lambda: I.shirt_data(785), ValueError, "k", "785")
+bad("inference.shirt_data", "out of range", lambda: I.shirt_data(3, n_train=20_000), ValueError, "n_train")
+bad("inference.shirt_data", "seed", lambda: I.shirt_data(3, seed="a"), TypeError, "seed")
+good("inference.shirt_data", "extreme", lambda: I.shirt_data(784, n_train=800)[0].shape == (800, 785), bool)
+
+
+def _lr_log_prob(theta):  # -H = I + 1 1ᵀ: the data part has rank 1, eigenvalue 3
+    return -0.5 * (theta**2).sum(-1) - 0.5 * theta.sum(-1) ** 2
+
+
+bad("inference.lowrank_laplace", "wrong type", lambda: I.lowrank_laplace(3.0, torch.zeros(3), 1), TypeError, "log_prob")
+bad(
+    "inference.lowrank_laplace",
+    "wrong shape",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(1), 1),
+    ValueError,
+    "mean",
+)
+bad(
+    "inference.lowrank_laplace",
+    "wrong shape",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(2, 3), 1),
+    ValueError,
+    "mean",
+)
+bad(
+    "inference.lowrank_laplace",
+    "nan",
+    lambda: I.lowrank_laplace(_lr_log_prob, [0.0, NAN, 0.0], 1),
+    ValueError,
+    "mean",
+    "nan",
+)
+bad(
+    "inference.lowrank_laplace", "empty", lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(0), 1), ValueError, "mean"
+)
+bad(
+    "inference.lowrank_laplace",
+    "out of range",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 3),
+    ValueError,
+    "rank",
+    "3",
+)
+bad(
+    "inference.lowrank_laplace",
+    "out of range",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 0),
+    ValueError,
+    "rank",
+    "0",
+)
+bad(
+    "inference.lowrank_laplace",
+    "wrong type",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 1.5),
+    TypeError,
+    "rank",
+)
+bad(
+    "inference.lowrank_laplace",
+    "out of range",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 1, prior_precision=-1),
+    ValueError,
+    "prior_precision",
+)
+bad(
+    "inference.lowrank_laplace",
+    "extreme",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 2, prior_precision=5.0),
+    ValueError,
+    "prior_precision",
+)
+good(
+    "inference.lowrank_laplace",
+    "requires grad",
+    lambda: I.lowrank_laplace(_lr_log_prob, grad([0.0, 0.0, 0.0]), 1).var,
+    finite,
+)
+good(  # rank 1 of a rank-1 data part: exact, var = diag((I + 1 1ᵀ)^-1) = 1 - 1/4
+    "inference.lowrank_laplace",
+    "extreme",
+    lambda: bool(
+        torch.allclose(
+            I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 1).var, torch.full((3,), 0.75, dtype=torch.float64)
+        )
+    ),
+    bool,
+)
 
 
 # === vilab.mixture ===============================================================================
