@@ -8,9 +8,12 @@ Three ways to summarise a posterior p(θ | data) ∝ exp(log_prob(θ)), θ ∈ R
   Hessian (full, or its diagonal only for large d);
 - ``bbvi``: black-box variational inference, a Gaussian q (mean-field or full-rank)
   fitted by maximising a Monte Carlo ELBO with reparameterisation gradients and Adam;
+- ``lowrank_laplace``: a Laplace approximation whose precision keeps the prior and the top
+  eigenpairs of the data Hessian, found by Lanczos from Hessian-vector products (notebook 04b);
 
 and, re-exported from ``vilab.diagnostics``, the MCMC diagnostics ``rhat`` (split R-hat)
-and ``ess`` (effective sample size).
+and ``ess`` (effective sample size). ``shirt_data`` and ``logistic_log_prob`` build the model of
+notebooks 04 and 04b.
 
 ``log_prob`` is always a *batched* torch function: it maps a float64 tensor of shape
 (n, d) to the n log densities, shape (n,), up to an additive constant (nats). It must
