@@ -28,7 +28,20 @@ import references
 import torch
 
 import vilab
-from vilab import check, data, estimators, gaussian, inference, mixture, models, plots, threads, vae, widgets
+from vilab import (
+    check,
+    data,
+    diagnostics,
+    estimators,
+    gaussian,
+    inference,
+    mixture,
+    models,
+    plots,
+    threads,
+    vae,
+    widgets,
+)
 
 NAN, INF = math.nan, math.inf
 KINDS = {
@@ -47,9 +60,11 @@ KINDS = {
 # Public callables that take no user input to check: records built by the package, and an exception class.
 NO_INPUT = {
     "vilab.data.DataError": "an exception class",
+    "vilab.diagnostics.PSISResult": "a result record built by psis",
     "vilab.inference.HMCResult": "a result record built by hmc",
     "vilab.inference.LaplaceResult": "a result record built by laplace",
     "vilab.inference.BBVIResult": "a result record built by bbvi",
+    "vilab.inference.LowRankLaplaceResult": "a result record built by lowrank_laplace",
     "vilab.mixture.CaviResult": "a result record built by cavi",
     "vilab.mixture.EmResult": "a result record built by em",
     "vilab.mixture.SviResult": "a result record built by svi",
@@ -792,46 +807,6 @@ good(
     "inference.hmc", "requires grad", lambda: I.hmc(gauss_log_prob, grad([0.1, 0.2]), 5, seed=0, **HMC).samples, finite
 )
 
-_stuck = np.ones((4, 50))
-_antithetic = np.tile(np.array([1.0, -1.0]), (4, 50))
-for diagnostic in ("rhat", "ess"):
-    fn = getattr(I, diagnostic)
-    bad(f"inference.{diagnostic}", "extreme", lambda fn=fn: fn(_stuck), ValueError, "samples", "stuck")
-    bad(
-        f"inference.{diagnostic}",
-        "wrong shape",
-        lambda fn=fn: fn(np.zeros((2, 3)) + np.arange(3)),
-        ValueError,
-        "samples",
-        "4 draws",
-    )
-    bad(f"inference.{diagnostic}", "wrong shape", lambda fn=fn: fn(np.arange(10.0)), ValueError, "samples")
-    bad(f"inference.{diagnostic}", "nan", lambda fn=fn: fn(np.full((2, 10), NAN)), ValueError, "samples", "nan")
-    bad(
-        f"inference.{diagnostic}", "inf", lambda fn=fn: fn(np.array([[0, 1, 2, INF]] * 2)), ValueError, "samples", "inf"
-    )
-    bad(f"inference.{diagnostic}", "wrong type", lambda fn=fn: fn("chains"), TypeError, "samples")
-    bad(f"inference.{diagnostic}", "empty", lambda fn=fn: fn(np.zeros((0, 10))), ValueError, "samples")
-    good(
-        f"inference.{diagnostic}",
-        "requires grad",
-        lambda fn=fn: fn(grad(np.random.default_rng(0).normal(size=(2, 20)).tolist())),
-        finite,
-    )
-good("inference.ess", "extreme", lambda: bool(np.all(I.ess(_antithetic) <= _antithetic.size)), bool)
-good(
-    "inference.ess",
-    "extreme",
-    lambda: bool(np.all(I.ess(np.random.default_rng(1).normal(size=(4, 500, 3))) <= 2000)),
-    bool,
-)
-good(
-    "inference.rhat",
-    "extreme",
-    lambda: float(I.rhat(np.vstack([np.ones(40), np.random.default_rng(0).normal(size=40)]))[0]) > 1.1,
-    bool,
-)
-
 bad("inference.laplace", "extreme", lambda: I.laplace(gauss_log_prob, torch.tensor([1e150])), ValueError, "init")
 bad(
     "inference.laplace",
@@ -929,6 +904,123 @@ bad(
     "lr",
 )
 good("inference.bbvi", "requires grad", lambda: I.bbvi(gauss_log_prob, grad([0.5, 0.1]), seed=0, **BB).mean, finite)
+
+
+_phi = torch.tensor([[1.0, 0.5], [1.0, -1.0], [1.0, 2.0]], dtype=torch.float64)
+_y = torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+bad("inference.logistic_log_prob", "wrong type", lambda: I.logistic_log_prob("phi", _y), TypeError, "phi")
+bad("inference.logistic_log_prob", "wrong shape", lambda: I.logistic_log_prob(_phi[0], _y), ValueError, "phi")
+bad("inference.logistic_log_prob", "wrong shape", lambda: I.logistic_log_prob(_phi, _y[:2]), ValueError, "y", "2")
+bad("inference.logistic_log_prob", "out of range", lambda: I.logistic_log_prob(_phi, _y + 0.5), ValueError, "y")
+bad("inference.logistic_log_prob", "nan", lambda: I.logistic_log_prob(_phi * NAN, _y), ValueError, "phi", "nan")
+bad("inference.logistic_log_prob", "inf", lambda: I.logistic_log_prob(_phi, _y, prior_std=INF), ValueError, "prior_std")
+bad(
+    "inference.logistic_log_prob",
+    "out of range",
+    lambda: I.logistic_log_prob(_phi, _y, prior_std=0),
+    ValueError,
+    "prior_std",
+)
+bad("inference.logistic_log_prob", "empty", lambda: I.logistic_log_prob(_phi[:0], _y[:0]), ValueError, "y")
+good(
+    "inference.logistic_log_prob",
+    "requires grad",
+    lambda: I.logistic_log_prob(_phi.requires_grad_(False), grad([1.0, 0.0, 1.0]))(torch.zeros(2, 2)),
+    finite,
+)
+good("inference.logistic_log_prob", "extreme", lambda: I.logistic_log_prob(_phi, _y)(torch.full((1, 2), 1e3)), finite)
+
+bad("inference.shirt_data", "wrong type", lambda: I.shirt_data(2.5), TypeError, "k")
+bad("inference.shirt_data", "out of range", lambda: I.shirt_data(0), ValueError, "k", "0")
+bad("inference.shirt_data", "out of range", lambda: I.shirt_data(785), ValueError, "k", "785")
+bad("inference.shirt_data", "out of range", lambda: I.shirt_data(3, n_train=20_000), ValueError, "n_train")
+bad("inference.shirt_data", "seed", lambda: I.shirt_data(3, seed="a"), TypeError, "seed")
+good("inference.shirt_data", "extreme", lambda: I.shirt_data(784, n_train=800)[0].shape == (800, 785), bool)
+
+
+def _lr_log_prob(theta):  # -H = I + 1 1ᵀ: the data part has rank 1, eigenvalue 3
+    return -0.5 * (theta**2).sum(-1) - 0.5 * theta.sum(-1) ** 2
+
+
+bad("inference.lowrank_laplace", "wrong type", lambda: I.lowrank_laplace(3.0, torch.zeros(3), 1), TypeError, "log_prob")
+bad(
+    "inference.lowrank_laplace",
+    "wrong shape",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(1), 1),
+    ValueError,
+    "mean",
+)
+bad(
+    "inference.lowrank_laplace",
+    "wrong shape",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(2, 3), 1),
+    ValueError,
+    "mean",
+)
+bad(
+    "inference.lowrank_laplace",
+    "nan",
+    lambda: I.lowrank_laplace(_lr_log_prob, [0.0, NAN, 0.0], 1),
+    ValueError,
+    "mean",
+    "nan",
+)
+bad(
+    "inference.lowrank_laplace", "empty", lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(0), 1), ValueError, "mean"
+)
+bad(
+    "inference.lowrank_laplace",
+    "out of range",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 3),
+    ValueError,
+    "rank",
+    "3",
+)
+bad(
+    "inference.lowrank_laplace",
+    "out of range",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 0),
+    ValueError,
+    "rank",
+    "0",
+)
+bad(
+    "inference.lowrank_laplace",
+    "wrong type",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 1.5),
+    TypeError,
+    "rank",
+)
+bad(
+    "inference.lowrank_laplace",
+    "out of range",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 1, prior_precision=-1),
+    ValueError,
+    "prior_precision",
+)
+bad(
+    "inference.lowrank_laplace",
+    "extreme",
+    lambda: I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 2, prior_precision=5.0),
+    ValueError,
+    "prior_precision",
+)
+good(
+    "inference.lowrank_laplace",
+    "requires grad",
+    lambda: I.lowrank_laplace(_lr_log_prob, grad([0.0, 0.0, 0.0]), 1).var,
+    finite,
+)
+good(  # rank 1 of a rank-1 data part: exact, var = diag((I + 1 1ᵀ)^-1) = 1 - 1/4
+    "inference.lowrank_laplace",
+    "extreme",
+    lambda: bool(
+        torch.allclose(
+            I.lowrank_laplace(_lr_log_prob, torch.zeros(3), 1).var, torch.full((3,), 0.75, dtype=torch.float64)
+        )
+    ),
+    bool,
+)
 
 
 # === vilab.mixture ===============================================================================
@@ -1642,6 +1734,86 @@ def outcome(row, monkeypatch=None):
 def _short(value):
     text = repr(value)
     return text if len(text) < 200 else text[:197] + "..."
+
+
+# === vilab.diagnostics ===========================================================================
+
+D = diagnostics
+_stuck = np.ones((4, 50))
+_antithetic = np.tile(np.array([1.0, -1.0]), (4, 50))
+for diagnostic in ("rhat", "ess"):
+    fn = getattr(D, diagnostic)
+    bad(f"diagnostics.{diagnostic}", "extreme", lambda fn=fn: fn(_stuck), ValueError, "samples", "stuck")
+    bad(
+        f"diagnostics.{diagnostic}",
+        "wrong shape",
+        lambda fn=fn: fn(np.zeros((2, 3)) + np.arange(3)),
+        ValueError,
+        "samples",
+        "4 draws",
+    )
+    bad(f"diagnostics.{diagnostic}", "wrong shape", lambda fn=fn: fn(np.arange(10.0)), ValueError, "samples")
+    bad(f"diagnostics.{diagnostic}", "nan", lambda fn=fn: fn(np.full((2, 10), NAN)), ValueError, "samples", "nan")
+    bad(
+        f"diagnostics.{diagnostic}",
+        "inf",
+        lambda fn=fn: fn(np.array([[0, 1, 2, INF]] * 2)),
+        ValueError,
+        "samples",
+        "inf",
+    )
+    bad(f"diagnostics.{diagnostic}", "wrong type", lambda fn=fn: fn("chains"), TypeError, "samples")
+    bad(f"diagnostics.{diagnostic}", "empty", lambda fn=fn: fn(np.zeros((0, 10))), ValueError, "samples")
+    good(
+        f"diagnostics.{diagnostic}",
+        "requires grad",
+        lambda fn=fn: fn(grad(np.random.default_rng(0).normal(size=(2, 20)).tolist())),
+        finite,
+    )
+good(  # a perfectly alternating chain: Stan's cap S log10 S, not an infinite ESS
+    "diagnostics.ess",
+    "extreme",
+    lambda: bool(np.allclose(D.ess(_antithetic), _antithetic.size * math.log10(_antithetic.size))),
+    bool,
+)
+good(
+    "diagnostics.ess",
+    "extreme",
+    lambda: bool(np.all(np.abs(D.ess(np.random.default_rng(1).normal(size=(4, 500, 3))) / 2000 - 1) < 0.15)),
+    bool,
+)
+good(
+    "diagnostics.rhat",
+    "extreme",
+    lambda: float(D.rhat(np.vstack([np.ones(40), np.random.default_rng(0).normal(size=40)]))[0]) > 1.1,
+    bool,
+)
+
+_heavy = np.random.default_rng(0).pareto(1.5, size=400)  # Pareto ratios, tail shape k = 1/1.5
+bad("diagnostics.psis", "wrong type", lambda: D.psis("ratios"), TypeError, "log_ratios")
+bad("diagnostics.psis", "wrong type", lambda: D.psis(None), TypeError, "log_ratios")
+bad("diagnostics.psis", "wrong dtype", lambda: D.psis(np.ones(30, dtype=bool)), TypeError, "log_ratios")
+bad("diagnostics.psis", "wrong shape", lambda: D.psis(np.zeros((30, 2))), ValueError, "log_ratios", "1-D")
+bad("diagnostics.psis", "empty", lambda: D.psis(np.zeros(0)), ValueError, "log_ratios")
+bad("diagnostics.psis", "out of range", lambda: D.psis(np.zeros(24)), ValueError, "log_ratios", "24")
+bad("diagnostics.psis", "nan", lambda: D.psis(np.r_[np.zeros(29), NAN]), ValueError, "log_ratios", "nan")
+bad("diagnostics.psis", "inf", lambda: D.psis(np.r_[np.zeros(29), INF]), ValueError, "log_ratios", "inf")
+good("diagnostics.psis", "requires grad", lambda: D.psis(grad(np.log1p(_heavy).tolist())).khat, finite)
+good(  # equal ratios (q = p): nothing to smooth, uniform weights
+    "diagnostics.psis",
+    "extreme",
+    lambda: bool(
+        D.psis(np.zeros(100)).khat == -math.inf and np.allclose(D.psis(np.zeros(100)).log_weights, -math.log(100))
+    ),
+    bool,
+)
+good(  # a huge constant offset changes nothing (the ratios are shifted by their maximum first)
+    "diagnostics.psis",
+    "extreme",
+    lambda: bool(np.isclose(D.psis(np.log1p(_heavy) + 1e6).khat, D.psis(np.log1p(_heavy)).khat)),
+    bool,
+)
+good("diagnostics.psis", "extreme", lambda: D.psis(1e3 * np.log1p(_heavy)), finite)  # weights spanning e^5000
 
 
 # --- vilab.threads ---------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from vilab.inference import bbvi, ess, hmc, laplace, rhat
+from vilab.inference import bbvi, ess, hmc, laplace, logistic_log_prob, lowrank_laplace, rhat
 
 D = 3
 NOISE_STD, PRIOR_STD = 1.0, 1.0
@@ -268,3 +268,63 @@ def test_diagnostics_reject_bad_input(samples, match):
     for diagnostic in (rhat, ess):
         with pytest.raises(ValueError, match=match):
             diagnostic(samples)
+
+
+# --- low-rank Laplace ---------------------------------------------------------
+
+
+def _wide_regression(d=20, n=8, seed=0):
+    """Linear regression with more parameters than data: -H = XᵀX + I, data part of rank n < d."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    y = torch.randn(n, generator=gen, dtype=torch.float64)
+
+    def log_prob(theta):
+        return -0.5 * ((y - theta @ x.T) ** 2).sum(-1) - 0.5 * (theta**2).sum(-1)
+
+    precision = x.T @ x + torch.eye(d, dtype=torch.float64)
+    return log_prob, torch.linalg.solve(precision, x.T @ y), torch.linalg.inv(precision)
+
+
+def test_lowrank_laplace_is_exact_once_the_rank_covers_the_data():
+    log_prob, mode, cov = _wide_regression()
+    fit = lowrank_laplace(log_prob, mode, rank=8)
+    assert torch.allclose(fit.var, cov.diagonal(), rtol=1e-8)
+    assert torch.allclose(fit.eigenvectors.T @ fit.eigenvectors, torch.eye(8, dtype=torch.float64), atol=1e-8)
+
+
+def test_lowrank_laplace_is_conservative_and_improves_with_the_rank():
+    log_prob, mode, cov = _wide_regression()
+    variances = [lowrank_laplace(log_prob, mode, rank=r).var for r in (1, 3, 6)]
+    for var in variances:
+        assert (var >= cov.diagonal() * (1 - 1e-10)).all()
+    assert (variances[1] <= variances[0] + 1e-12).all() and (variances[2] <= variances[1] + 1e-12).all()
+    assert (variances[0] > cov.diagonal() * 1.01).any()  # rank 1 really drops something
+
+
+def test_lowrank_laplace_eigenvalues_match_the_dense_data_hessian():
+    log_prob, mode, cov = _wide_regression()
+    data_part = torch.linalg.inv(cov) - torch.eye(20, dtype=torch.float64)
+    fit = lowrank_laplace(log_prob, mode, rank=5)
+    assert torch.allclose(fit.eigenvalues, torch.linalg.eigvalsh(data_part).flip(0)[:5], rtol=1e-8)
+    assert fit.n_hvp >= 5
+
+
+def test_lowrank_laplace_rejects_a_wrong_prior_precision():
+    log_prob, mode, _ = _wide_regression()
+    with pytest.raises(ValueError, match="prior_precision"):
+        lowrank_laplace(log_prob, mode, rank=15, prior_precision=3.0)  # -H - 3 I has negative eigenvalues
+
+
+# --- the model of notebooks 04 and 04b ----------------------------------------------
+
+
+def test_logistic_log_prob_matches_torch_distributions():
+    gen = torch.Generator().manual_seed(0)
+    phi = torch.randn(30, 4, generator=gen, dtype=torch.float64)
+    y = (torch.rand(30, generator=gen, dtype=torch.float64) < 0.4).double()
+    theta = torch.randn(5, 4, generator=gen, dtype=torch.float64)
+    dist = torch.distributions
+    expected = dist.Bernoulli(logits=theta @ phi.T).log_prob(y).sum(-1) + dist.Normal(0.0, 2.0).log_prob(theta).sum(-1)
+    got = logistic_log_prob(phi, y, prior_std=2.0)(theta)
+    assert torch.allclose(got - expected, (got - expected)[:1].expand(5), atol=1e-10)  # equal up to a constant

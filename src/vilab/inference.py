@@ -8,8 +8,12 @@ Three ways to summarise a posterior p(θ | data) ∝ exp(log_prob(θ)), θ ∈ R
   Hessian (full, or its diagonal only for large d);
 - ``bbvi``: black-box variational inference, a Gaussian q (mean-field or full-rank)
   fitted by maximising a Monte Carlo ELBO with reparameterisation gradients and Adam;
+- ``lowrank_laplace``: a Laplace approximation whose precision keeps the prior and the top
+  eigenpairs of the data Hessian, found by Lanczos from Hessian-vector products (notebook 04b);
 
-and the MCMC diagnostics ``rhat`` (split R-hat) and ``ess`` (effective sample size).
+and, re-exported from ``vilab.diagnostics``, the MCMC diagnostics ``rhat`` (split R-hat)
+and ``ess`` (effective sample size). ``shirt_data`` and ``logistic_log_prob`` build the model of
+notebooks 04 and 04b.
 
 ``log_prob`` is always a *batched* torch function: it maps a float64 tensor of shape
 (n, d) to the n log densities, shape (n,), up to an additive constant (nats). It must
@@ -22,10 +26,27 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse.linalg
 import torch
 
 from vilab import _validate
 from vilab._validate import finite, one_of, positive, positive_int
+from vilab.diagnostics import ess, rhat
+
+__all__ = [
+    "BBVIResult",
+    "HMCResult",
+    "LaplaceResult",
+    "LowRankLaplaceResult",
+    "bbvi",
+    "ess",
+    "hmc",
+    "laplace",
+    "logistic_log_prob",
+    "lowrank_laplace",
+    "rhat",
+    "shirt_data",
+]
 
 DTYPE = torch.float64
 
@@ -202,86 +223,6 @@ def hmc(
     )
 
 
-# --- MCMC diagnostics ---------------------------------------------------------
-
-
-def _as_chains(samples):
-    """Return draws as a float64 array of shape (chains, draws, d); a coordinate that never moves is an error."""
-    samples = _validate.real_array("samples", samples, min_size=0)
-    if samples.ndim == 2:
-        samples = samples[:, :, None]
-    if samples.ndim != 3:
-        raise ValueError(f"samples must have shape (chains, draws) or (chains, draws, d), got {samples.shape}")
-    if samples.shape[1] < 4 or samples.shape[0] < 1 or samples.shape[2] < 1:
-        raise ValueError(f"samples must have at least 4 draws per chain, got shape {samples.shape}")
-    halves = _split(samples)
-    stuck = np.all(halves.var(axis=1) == 0, axis=0)  # no (half-)chain moves in this coordinate
-    if stuck.any():
-        j = int(np.argmax(stuck))
-        raise ValueError(
-            f"samples[..., {j}] never moves within a chain (every chain is constant there): the sampler is stuck, "
-            "and R-hat and the ESS are undefined (0/0). Check the step size and log_prob, or drop that coordinate"
-        )
-    return samples
-
-
-def _split(samples):
-    half = samples.shape[1] // 2
-    return np.concatenate([samples[:, :half], samples[:, half : 2 * half]], axis=0)
-
-
-def rhat(samples):
-    """Split R-hat (Gelman et al., *Bayesian Data Analysis*, 3rd ed., §11.4) per coordinate.
-
-    Each of the m chains is cut in two halves (so a trend inside a chain counts too),
-    giving m' = 2m chains of n draws. With W the mean within-chain variance and B/n the
-    variance of the chain means,
-
-        var⁺ = (n - 1)/n · W + B/n,        R-hat = sqrt(var⁺ / W).
-
-    R-hat → 1 as the chains mix; values above ~1.01 (strict) or 1.1 (lenient) mean the
-    chains have not forgotten where they started. ``samples``: (chains, draws[, d]); a
-    coordinate that no chain moves in (W = 0) raises a ValueError.
-    Returns a numpy array of shape (d,).
-    """
-    chains = _split(_as_chains(samples))
-    n = chains.shape[1]
-    within = chains.var(axis=1, ddof=1).mean(axis=0)  # > 0: _as_chains rejects stuck chains
-    between_over_n = chains.mean(axis=1).var(axis=0, ddof=1)
-    var_plus = (n - 1) / n * within + between_over_n
-    return np.sqrt(var_plus / within)
-
-
-def ess(samples):
-    """Effective sample size per coordinate (BDA3 §11.5, with Geyer's initial positive sequence).
-
-    With split chains as in ``rhat``, the autocorrelation at lag t pooled over chains is
-    ρ_t = 1 - (W - mean_chains γ_t) / var⁺, where γ_t is each chain's autocovariance.
-    The sum is truncated where the pair sums P_k = ρ_{2k} + ρ_{2k+1} stop being positive:
-
-        ESS = m' n / τ,        τ = -1 + 2 Σ_{k < K} P_k.
-
-    For independent draws τ = 1 and ESS = m' n. The ESS is capped at the number of draws
-    m' n (τ ≥ 1): anti-correlated chains can give τ̂ < 1, but an estimate of more
-    effective draws than draws is mostly noise, and Stan's larger cap, m' n log10(m' n),
-    lets a degenerate chain report more. ``samples``: (chains, draws[, d]); a coordinate
-    that no chain moves in raises a ValueError. Returns a numpy array of shape (d,).
-    """
-    chains = _split(_as_chains(samples))
-    m, n, d = chains.shape
-    centred = chains - chains.mean(axis=1, keepdims=True)
-    spectrum = np.fft.rfft(centred, n=2 * n, axis=1)
-    autocov = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, :n] / n  # biased, as in BDA3
-    within = chains.var(axis=1, ddof=1).mean(axis=0)
-    var_plus = (n - 1) / n * within + chains.mean(axis=1).var(axis=0, ddof=1)
-    rho = 1 - (within - autocov.mean(axis=0)) / var_plus  # (n, d)
-    n_pairs = n // 2
-    pairs = rho[: 2 * n_pairs : 2] + rho[1 : 2 * n_pairs : 2]  # (n_pairs, d)
-    positive_so_far = np.cumprod(pairs > 0, axis=0).astype(bool)
-    tau = -1 + 2 * np.where(positive_so_far, pairs, 0.0).sum(axis=0)
-    return m * n / np.maximum(tau, 1.0)
-
-
 # --- Laplace approximation ----------------------------------------------------
 
 
@@ -401,6 +342,71 @@ def _hessian_rows(log_prob, theta, chunk, diagonal_only=False):
     return kept
 
 
+@dataclass
+class LowRankLaplaceResult:
+    """Output of ``lowrank_laplace``: N(mean, Σ̃) with Σ̃⁻¹ = α I + U diag(λ) Uᵀ."""
+
+    mean: torch.Tensor  # (d,) the mode it was built at
+    eigenvalues: torch.Tensor  # (r,) λ, the largest eigenvalues of the data part A = -H - α I, descending
+    eigenvectors: torch.Tensor  # (d, r) U, orthonormal columns
+    var: torch.Tensor  # (d,) marginal variances of the approximation
+    n_hvp: int  # Hessian-vector products used
+    seconds: float
+
+
+def lowrank_laplace(log_prob, mean, rank, *, prior_precision=1.0, tol=1e-8):
+    """Low-rank-plus-prior Laplace approximation at a mode, from Hessian-vector products only.
+
+    Split the negative Hessian at the mode θ̂ as -∇²log_prob(θ̂) = A + α I, with α =
+    ``prior_precision`` the known part from a N(0, I/α) prior and A the data part (positive
+    semi-definite for a log-concave likelihood). Lanczos (``scipy.sparse.linalg.eigsh``,
+    ARPACK's implicitly restarted Lanczos) finds the ``rank`` = r largest eigenpairs
+    A ≈ U diag(λ) Uᵀ from products A v = -H v - α v alone (one double backward each, no d × d
+    matrix). Keeping them and dropping the rest, P̃ = α I + U diag(λ) Uᵀ, and by Woodbury
+
+        Σ̃ = P̃⁻¹ = (I - U diag(λ / (λ + α)) Uᵀ) / α,    var_i = (1 - Σ_k λ_k U_ik² / (λ_k + α)) / α.
+
+    The dropped eigenvalues are ≥ 0, so P̃ ≤ P and Σ̃ ≥ Σ = P⁻¹: every variance is at least the full
+    Laplace one (never over-confident), with equality once r covers the rank of A. Memory d r
+    numbers; time: the Hessian-vector products (each about two gradients) plus O(d r²).
+    ``log_prob`` batched, (n, d) -> (n,); ``mean`` the mode (e.g. ``laplace(...).mean``),
+    shape (d,); 1 <= ``rank`` < d; ``tol`` the relative accuracy asked of the eigenvalues.
+    Returns a ``LowRankLaplaceResult``.
+    """
+    theta = _as_init(mean, "mean")
+    d = theta.shape[0]
+    if d < 2:
+        raise ValueError(f"mean must have at least 2 parameters for a low-rank approximation, got shape {(d,)}")
+    rank = _validate.integer("rank", rank, minimum=1, maximum=d - 1)
+    alpha = positive("prior_precision", prior_precision)
+    tol = positive("tol", tol)
+    _checked_log_prob(log_prob, theta[None])
+    start = time.perf_counter()
+    point = theta.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(log_prob(point[None])[0], point, create_graph=True)
+    count = [0]
+
+    def data_part_times(v):  # A v = -H v - α v
+        count[0] += 1
+        vector = torch.as_tensor(np.ravel(v), dtype=DTYPE)
+        (hv,) = torch.autograd.grad(grad, point, grad_outputs=vector, retain_graph=True)
+        return (-hv - alpha * vector).numpy()
+
+    operator = scipy.sparse.linalg.LinearOperator((d, d), matvec=data_part_times, dtype=np.float64)
+    init = np.random.default_rng(0).standard_normal(d)  # ARPACK's start vector, fixed: reproducible
+    values, vectors = scipy.sparse.linalg.eigsh(operator, k=rank, which="LA", tol=tol, v0=init)
+    order = np.argsort(values)[::-1]
+    values, vectors = torch.as_tensor(values[order].copy()), torch.as_tensor(vectors[:, order].copy())
+    if not bool((values > -1e-8 * max(1.0, float(values.abs().max()))).all()):
+        raise ValueError(
+            f"the data part of the negative Hessian, -H - prior_precision I, has a negative eigenvalue "
+            f"({float(values.min()):.3g}): mean is not a mode, or prior_precision = {alpha!r} exceeds the prior's"
+        )
+    values = values.clamp(min=0.0)
+    var = (1 - (vectors**2 * (values / (values + alpha))).sum(1)) / alpha
+    return LowRankLaplaceResult(theta, values, vectors, var, count[0], time.perf_counter() - start)
+
+
 # --- black-box variational inference ------------------------------------------
 
 
@@ -489,3 +495,71 @@ def bbvi(log_prob, init, *, family="meanfield", n_steps=2000, n_mc=8, lr=0.05, i
     return BBVIResult(
         mean_avg.detach(), cov.detach(), cov.diagonal().detach().clone(), trace, time.perf_counter() - start
     )
+
+
+# --- the model of notebooks 04 and 04b -----------------------------------------
+
+
+def shirt_data(k=None, *, n_train=2000, seed=0):
+    """Notebook 04's data set: T-shirts (y = 0, class 0) against shirts (y = 1, class 6) of Fashion-MNIST.
+
+    A random subset of ``n_train`` of the 12,000 training images of the two classes
+    (``torch.randperm`` with ``seed``) and all 2000 test images of the two classes, pixels
+    scaled to [0, 1], as features: with ``k`` (1 to 784), φ(x) = (1, z_1, ..., z_k), the
+    scores on the top k principal directions of the training subset, each divided by its
+    standard deviation on that subset (d = k + 1); with ``k=None``, φ(x) = (1, pixels)
+    (d = 785). Returns ``(phi_train, y_train, phi_test, y_test)``, float64 tensors of shapes
+    (n_train, d), (n_train,), (2000, d), (2000,). Notebook 04 builds the same arrays in its cells.
+    """
+    from vilab.data import load_fashion_mnist  # here, so that importing vilab.inference reads no data
+
+    if k is not None:
+        k = _validate.integer("k", k, minimum=1, maximum=784)
+    n_train = _validate.integer("n_train", n_train, minimum=2, maximum=12_000)
+    generator = _validate.torch_generator(seed)
+
+    def two_classes(split):
+        images, labels = load_fashion_mnist(split)
+        keep = (labels == 0) | (labels == 6)
+        return images[keep].reshape(-1, 784).double() / 255, (labels[keep] == 6).double()
+
+    x_train, y_train = two_classes("train")
+    index = torch.randperm(len(y_train), generator=generator)[:n_train]
+    x_train, y_train = x_train[index], y_train[index]
+    x_test, y_test = two_classes("test")
+    if k is None:
+        return _with_intercept(x_train), y_train, _with_intercept(x_test), y_test
+    pixel_mean = x_train.mean(0)
+    directions = torch.linalg.svd(x_train - pixel_mean, full_matrices=False)[2][:k]
+    scale = ((x_train - pixel_mean) @ directions.T).std(0)
+    scores = [(x - pixel_mean) @ directions.T / scale for x in (x_train, x_test)]
+    return _with_intercept(scores[0]), y_train, _with_intercept(scores[1]), y_test
+
+
+def _with_intercept(x):
+    return torch.cat([torch.ones(len(x), 1, dtype=x.dtype), x], dim=1)
+
+
+def logistic_log_prob(phi, y, prior_std=1.0):
+    """Batched log posterior of a Bayesian logistic regression, up to a constant (nats).
+
+    y_n ~ Bernoulli(σ(θᵀφ_n)), θ ~ N(0, prior_std² I):
+    log p(θ | y) = Σ_n [y_n θᵀφ_n - log(1 + exp(θᵀφ_n))] - ‖θ‖² / (2 prior_std²) + const.
+    ``phi`` (N, d) and ``y`` (N,) in {0, 1}, float64 tensors. Returns a function
+    (n, d) -> (n,) for ``hmc``, ``laplace`` and ``bbvi``.
+    """
+    phi = _as_init(phi, "phi", ndim=(2,))
+    y = _as_init(y, "y")
+    if len(y) != len(phi):
+        raise ValueError(f"y must have one label per row of phi ({len(phi)}), got {len(y)}")
+    if not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError(f"y must hold 0s and 1s, got {_validate.shown(y)}")
+    prior_std = positive("prior_std", prior_std)
+    phi_y = phi.T @ y
+
+    def log_prob(theta):
+        theta = theta.to(DTYPE)  # float32 parameters too (autograd flows through the cast)
+        logits = theta @ phi.T
+        return theta @ phi_y - torch.nn.functional.softplus(logits).sum(-1) - 0.5 * (theta**2).sum(-1) / prior_std**2
+
+    return log_prob
