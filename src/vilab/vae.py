@@ -1,10 +1,14 @@
 """A variational autoencoder for 28x28 binary images: model, loss, training loop, IWAE bound.
 
-Model (Kingma & Welling 2014, a fully connected encoder and decoder)::
+Model (a fully connected encoder and decoder with one hidden layer each)::
 
     encoder  x (784) -> ReLU(hidden) -> (mu, logvar)     q(z|x) = N(mu, diag exp(logvar))
     decoder  z (latent) -> ReLU(hidden) -> logits (784)   p(x|z) = prod_j Bernoulli(x_j; sigmoid(logit_j))
     prior    p(z) = N(0, I)
+
+With the defaults (hidden 400, latent 20) this is 784-400-20-400-784 with ReLU, the VAE of the PyTorch
+examples (pytorch/examples, vae/main.py). Kingma & Welling (2014, section 5 and appendix C) used the
+same one-hidden-layer shape with tanh hidden units, 500 of them for MNIST.
 
 Conventions, used everywhere in this module and the notebooks:
 
