@@ -1,11 +1,13 @@
 """`make bench`: every benchmark, then ONE table with all rows and their bars.
 
 1. notebooks.py   each notebook in a fresh kernel: wall time, peak memory
-2. widgets.py     each widget's pure compute per update; each panel's full update (compute + PNG)
-3. browser.py     slider key press to new plot image, in JupyterLab in headless Chromium
-4. vae_speed.py   vilab.vae.train against the PyTorch-examples data pipeline (run with its defaults)
+2. binder_box.py  each notebook again inside a 1-CPU, 2 GB cgroup (Binder's box; skipped where none can be made)
+3. threads.py     one vs two threads on the heavy cells; two VAE trainings at once
+4. widgets.py     each widget's pure compute per update; each panel's full update (compute + PNG)
+5. browser.py     slider key press to new plot image, in JupyterLab in headless Chromium
+6. vae_speed.py   vilab.vae.train against the PyTorch-examples data pipeline (run with its defaults)
 
-    .venv/bin/python benchmarks/run_all.py [--skip notebooks,widgets,browser,vae] [--strict]
+    .venv/bin/python benchmarks/run_all.py [--skip notebooks,binder,threads,widgets,browser,vae] [--strict]
 """
 
 import argparse
@@ -14,7 +16,9 @@ import subprocess
 import sys
 import time
 
+import binder_box
 import browser
+import threads
 import widgets
 from common import ROOT, Row, failed, print_table
 
@@ -56,7 +60,7 @@ def vae_rows():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--skip", default="", help="comma-separated: notebooks,widgets,browser,vae")
+    parser.add_argument("--skip", default="", help="comma-separated: notebooks,binder,threads,widgets,browser,vae")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a row misses its bar")
     args = parser.parse_args()
     skip = set(args.skip.split(","))
@@ -64,6 +68,8 @@ def main():
     rows = []
     for name, collect in [
         ("notebooks", notebooks.rows),
+        ("binder", binder_box.rows),
+        ("threads", threads.rows),
         ("widgets", widgets.rows),
         ("browser", browser.rows),
         ("vae", vae_rows),

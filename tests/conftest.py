@@ -16,12 +16,17 @@ def pytest_addoption(parser):
     parser.addoption(
         "--browser", action="store_true", help="run the real-browser test in tests/browser (make test-browser)"
     )
+    parser.addoption("--site", action="store_true", help="test the built website in tests/site (make test-site)")
 
 
 def pytest_ignore_collect(collection_path, config):
-    """tests/browser needs Chromium and minutes: only `make test-browser` (pytest --browser) collects it."""
-    if collection_path.name == "browser" and collection_path.is_dir() and not config.getoption("--browser"):
-        return True
+    """tests/browser needs Chromium and minutes: only `make test-browser` (pytest --browser) collects it.
+
+    tests/site needs the built site and its packages: only `make test-site` (pytest --site) collects it.
+    """
+    for folder, option in (("browser", "--browser"), ("site", "--site")):
+        if collection_path.name == folder and collection_path.is_dir() and not config.getoption(option):
+            return True
     return None
 
 

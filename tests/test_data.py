@@ -7,6 +7,7 @@ runs without the real data or the network. One test reads the real Fashion-MNIST
 
 import gzip
 import hashlib
+import http.client
 import io
 import urllib.request
 
@@ -227,3 +228,78 @@ def test_validation_split_is_the_last_10000_training_images(monkeypatch):
     val_x[0] = 0  # a caller's copy: changing it changes nothing else
     assert torch.equal(data.load_fashion_mnist("validation")[0][1:], val_x[1:])
     assert not torch.equal(data.load_fashion_mnist("validation")[0][0], val_x[0])
+
+
+# --- bad input and interrupted downloads (issue 12) ------------------------------------------------
+
+
+class _Interrupted(io.BytesIO):
+    """A response that delivers a few bytes and then fails the way a broken transfer does."""
+
+    def __init__(self, error):
+        super().__init__(b"\x1f\x8b partial")
+        self.error = error
+
+    def read(self, *args):
+        if self.tell() > 0:
+            raise self.error
+        return super().read(*args)
+
+
+@pytest.mark.parametrize("error", [http.client.IncompleteRead(b"partial", 1000), KeyboardInterrupt()])
+def test_an_interrupted_download_leaves_nothing_in_the_cache(fake_fashion, monkeypatch, error):
+    monkeypatch.setenv("VILAB_OFFLINE", "0")
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: _Interrupted(error))
+    with pytest.raises((data.DataError, KeyboardInterrupt)):
+        data.load_fashion_mnist("train")
+    assert list(_cache_folder(fake_fashion[1]).iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["false", "no", "off", "0", "FALSE", ""])
+def test_vilab_offline_false_means_downloads_are_allowed(fake_fashion, monkeypatch, value):
+    raw, _, _ = fake_fashion
+    monkeypatch.setenv("VILAB_OFFLINE", value)
+    monkeypatch.setattr(
+        urllib.request, "urlopen", lambda url, timeout: io.BytesIO(gzip.compress(raw[url.rsplit("/", 1)[1][:-3]]))
+    )
+    assert data.load_fashion_mnist("train")[0].shape == (N_SMALL, 28, 28)
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes", "on", "True"])
+def test_vilab_offline_true_means_no_download(fake_fashion, monkeypatch, value):
+    monkeypatch.setenv("VILAB_OFFLINE", value)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: pytest.fail("downloaded while offline"))
+    with pytest.raises(data.DataError, match="not found"):
+        data.load_fashion_mnist("train")
+
+
+def test_an_unreadable_copy_is_skipped_for_a_valid_system_copy(fake_fashion, monkeypatch, capsys):
+    raw, folders, (images, _) = fake_fashion
+    write(_cache_folder(folders), raw)  # the cache comes first, but cannot be read
+    write(folders["system"], raw)
+    real_open = open
+
+    def guarded_open(path, *args, **kwargs):
+        if str(path).startswith(str(folders["cache"])):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", guarded_open)
+    monkeypatch.setattr("io.open", guarded_open)  # what Path.read_bytes uses
+    x, _ = data.load_fashion_mnist("train")
+    assert np.array_equal(x.numpy(), images)
+    assert "skipping" in capsys.readouterr().err
+
+
+def test_an_unreadable_file_given_to_verify_is_a_clear_data_error(tmp_path):
+    with pytest.raises(data.DataError, match="cannot read"):
+        data.verify("fashion-mnist", "train-images-idx3-ubyte", tmp_path / "missing.gz")
+
+
+def test_fetch_takes_one_name_or_a_list(monkeypatch):
+    monkeypatch.setenv("VILAB_OFFLINE", "1")
+    monkeypatch.setattr(data, "find_file", lambda dataset, stem: None)
+    problems = data.fetch("fashion-mnist")
+    assert len(problems) == 4 and all("not found" in p for p in problems)
+    with pytest.raises(ValueError, match=r"datasets must be names from .*'cifar'"):
+        data.fetch(["cifar"])

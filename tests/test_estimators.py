@@ -179,7 +179,7 @@ F = E.objective("quadratic", 1.0)
         ({"n_samples": 0}, ValueError, r"n_samples must be >= 1, got 0"),
         ({"n_samples": 2.5}, TypeError, r"n_samples must be an integer, got 2\.5"),
         ({"f": 3.0}, TypeError, r"f must be callable .* got 3\.0"),
-        ({"f": lambda x: x.detach().numpy() ** 2}, TypeError, r"f must return a torch tensor .* got ndarray"),
+        ({"f": lambda x: x.detach().numpy() ** 2}, TypeError, r"f must use torch operations .*ndarray"),
         ({"f": lambda x: x.sum()}, ValueError, r"f must act elementwise: .* shape \(10,\) .* shape \(\)"),
         ({"f": lambda x: x[:, None] ** 2}, ValueError, r"shape \(10, 1\)"),
         ({"seed": 1.5}, TypeError, r"seed must be None or an integer, got 1\.5"),
@@ -253,11 +253,84 @@ def test_explorer_sweeps_corners_and_a_grid_of_its_ranges():
 
 
 def test_explorer_variances_agree_with_exact():
-    out = E.explore_estimators("cosine", 1.0, 1.0, 2.0, 10, "optimal")
-    for e in E.ESTIMATORS:
-        var, se = variance_and_se(out["estimates"][e])
-        assert np.all(np.abs(var - out["exact_variance"][e]) <= 5 * se)
+    for baseline in ("none", "mean"):
+        out = E.explore_estimators("cosine", 1.0, 1.0, 2.0, 10, baseline)
+        for e in E.ESTIMATORS:
+            var, se = variance_and_se(out["estimates"][e])
+            assert np.all(np.abs(var - out["exact_variance"][e]) <= 5 * se)
+            assert not out["exact_is_lower_bound"][e]
     np.testing.assert_allclose(out["exact_variance"]["pathwise"] * 10, E.exact_variance("cosine", "pathwise", 1, 1, 2))
+
+
+def test_explorer_draws_are_those_of_the_estimators_and_threads_are_left_alone():
+    threads = torch.get_num_threads()
+    f, exact_mean = E.objective("exponential", 1.5), E.exact_value("exponential", 0.5, 0.7, 1.5)
+    for baseline, b in [("none", None), ("mean", exact_mean)]:
+        out = E.explore_estimators("exponential", 0.5, 0.7, 1.5, 7, baseline, n_replicates=3000, seed=9)
+        score = E.score_function(f, 0.5, 0.7, 21_000, baseline=b, seed=9).reshape(3000, 7, 2).mean(1)
+        path = E.pathwise(f, 0.5, 0.7, 21_000, seed=10).reshape(3000, 7, 2).mean(1)
+        np.testing.assert_allclose(out["estimates"]["score_function"], score, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(out["estimates"]["pathwise"], path, rtol=1e-12, atol=1e-15)
+    assert torch.get_num_threads() == threads
+
+
+def test_explorer_optimal_baseline_uses_only_the_draws_of_its_own_estimate():
+    L, replicates, seed, (mu, sigma, k) = 4, 50, 3, (0.5, 0.8, 2.0)
+    out = E.explore_estimators("cosine", mu, sigma, k, L, "optimal", n_replicates=replicates, seed=seed)
+    eps = E.standard_normal_draws(L * replicates, seed).numpy().reshape(replicates, L)
+    for r in range(replicates):  # written out draw by draw, independently of the package
+        e = eps[r]
+        f, scores = np.cos(k * (mu + sigma * e)), [e / sigma, (e**2 - 1) / sigma]
+        expected = []
+        for s in scores:
+            others = [[j for j in range(L) if j != i] for i in range(L)]
+            b = [np.sum(f[o] * s[o] ** 2) / np.sum(s[o] ** 2) for o in others]
+            expected.append(np.mean([(f[i] - b[i]) * s[i] for i in range(L)]))
+        np.testing.assert_allclose(out["estimates"]["score_function"][r], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_explorer_optimal_baseline_at_one_sample_falls_back_to_none_and_says_so():
+    optimal, none = (E.explore_estimators("quadratic", 1.0, 1.0, 2.0, 1, b) for b in ("optimal", "none"))
+    np.testing.assert_array_equal(optimal["estimates"]["score_function"], none["estimates"]["score_function"])
+    np.testing.assert_array_equal(optimal["exact_variance"]["score_function"], none["exact_variance"]["score_function"])
+    assert optimal["baseline_used"] == "none" and "L = 1" in optimal["note"] and none["note"] == ""
+    assert not optimal["exact_is_lower_bound"]["score_function"]
+
+
+@pytest.mark.parametrize("name, mu, sigma, k", CASES)
+def test_leave_one_out_variance_by_quadrature(name, mu, sigma, k):
+    f, _ = f_and_derivative(name, mu + sigma * NODES, k)
+    _, no_baseline, _ = quadrature_reference(name, mu, sigma, k)
+    variance, exact = E.leave_one_out_variance(name, mu, sigma, k, 1)
+    assert exact
+    np.testing.assert_allclose(variance, no_baseline, rtol=1e-8, atol=1e-12)
+    expected = []
+    for s2, s2_mean in [(NODES**2 / sigma**2, 1 / sigma**2), ((NODES**2 - 1) ** 2 / sigma**2, 2 / sigma**2)]:
+        mean_f, mean_f2, f_s2, f2_s2 = WEIGHTS @ f, WEIGHTS @ f**2, WEIGHTS @ (f * s2), WEIGHTS @ (f**2 * s2)
+        expected.append((f2_s2 + mean_f2 * s2_mean - 2 * mean_f * f_s2) / 2)
+    variance, exact = E.leave_one_out_variance(name, mu, sigma, k, 2)
+    assert exact
+    np.testing.assert_allclose(variance, expected, rtol=1e-8, atol=1e-12)
+    floor = E.exact_variance(name, "score_function", mu, sigma, k, baseline="optimal")
+    assert np.all(variance >= floor / 2 - 1e-12)  # Var = V(b*)/L + E[R^2]
+    variance, exact = E.leave_one_out_variance(name, mu, sigma, k, 7)
+    assert not exact
+    np.testing.assert_allclose(variance, floor / 7)
+
+
+@pytest.mark.parametrize("name", E.FUNCTIONS)
+def test_explorer_leave_one_out_variance_is_exact_at_two_samples_and_bounded_below_beyond(name):
+    mu, sigma, k = 1.0, 1.0, 2.0
+    for L in (2, 5):
+        out = E.explore_estimators(name, mu, sigma, k, L, "optimal", n_replicates=100_000, seed=11)
+        var, se = variance_and_se(out["estimates"]["score_function"])
+        exact = out["exact_variance"]["score_function"]
+        if L == 2:  # a pooled baseline (shared across the replicates) would give about V(b*)/2 instead
+            assert not out["exact_is_lower_bound"]["score_function"]
+            assert np.all(np.abs(var - exact) <= 5 * se), (var, exact, se)
+        else:
+            assert out["exact_is_lower_bound"]["score_function"]
+            assert np.all(var >= exact - 5 * se), (var, exact, se)
 
 
 def test_explorer_rejects_bad_choices():
@@ -277,6 +350,8 @@ def test_explorer_panel_builds_and_updates():
     assert first_image[:4] == b"\x89PNG" and "exact gradient" in first_text
     controls["k"].value = 8.0
     controls["baseline"].value = "optimal"
+    assert "L = 1: no other draw" in readout.value and "≥" not in readout.value
     controls["n_samples"].value = 100
     assert image.value != first_image and readout.value != first_text
     assert "L = 100" in readout.value and "nan" not in readout.value.lower()
+    assert "≥" in readout.value and "lower bound" in readout.value

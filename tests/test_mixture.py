@@ -257,7 +257,7 @@ X = mixture_data(50, [-2, 2], 0)
         (
             lambda: mx.cavi(np.array([1.0, np.nan]), 2),
             ValueError,
-            "x must contain only finite values, got nan at index 1",
+            "x must be finite, got nan at index 1",
         ),
         (
             lambda: mx.svi(np.ones((3, 2, 2)), 2),

@@ -13,14 +13,17 @@ content (the Debian copies are re-gzipped, so their .gz bytes differ); MNIST,
 which no system package ships, by the SHA-256 of the published ``.gz``. A file
 that fails its check is never used.
 
-Nothing here touches the network at import time. Set ``VILAB_OFFLINE=1`` to
-forbid downloads altogether. Prepare the data ahead of a class with
+Nothing here touches the network at import time. Set ``VILAB_OFFLINE=1`` (or
+``true``, ``yes``, ``on``) to forbid downloads altogether; ``0``, ``false``, ``no``,
+``off`` or unset allow them, and any other value is an error. A copy that cannot be
+read (permissions) is skipped, with a note, in favour of the next one. Prepare the data ahead of a class with
 ``python -m vilab.data fetch``.
 """
 
 import functools
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import sys
@@ -82,8 +85,22 @@ def cache_dir():
     return Path(base) / "vilab"
 
 
+def _dataset(dataset):
+    if not isinstance(dataset, str) or dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
+    return dataset
+
+
+def _stem(stem):
+    stems = [s for split in SPLITS for s in FILE_STEMS[split]]
+    if not isinstance(stem, str) or stem not in stems:
+        raise ValueError(f"stem must be one of {stems}, got {stem!r}")
+    return stem
+
+
 def search_dirs(dataset):
     """Folders searched for ``dataset``, in order (see the module docstring)."""
+    _dataset(dataset)
     dirs = []
     if os.environ.get("VILAB_DATA"):
         root = Path(os.environ["VILAB_DATA"])
@@ -130,8 +147,16 @@ def _load_cached(dataset, split, download):
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 
+OFFLINE_VALUES = {"1": True, "true": True, "yes": True, "on": True, "": False, "0": False, "false": False,
+                  "no": False, "off": False}  # fmt: skip
+
+
 def _downloads_allowed():
-    return os.environ.get("VILAB_OFFLINE", "") in ("", "0")
+    """False when ``$VILAB_OFFLINE`` says offline (1/true/yes/on, any case); a value that is neither is an error."""
+    value = os.environ.get("VILAB_OFFLINE", "").strip().lower()
+    if value not in OFFLINE_VALUES:
+        raise ValueError(f"VILAB_OFFLINE must be 1/true/yes/on (offline) or 0/false/no/off (online), got {value!r}")
+    return not OFFLINE_VALUES[value]
 
 
 def _parse_idx(raw, stem):
@@ -146,15 +171,27 @@ def _parse_idx(raw, stem):
     return data.reshape(shape).copy()
 
 
-def find_file(dataset, stem):
-    """Path of the first copy of ``stem`` (plain or .gz) in the search folders, or None."""
+def _candidates(dataset, stem):
+    """Every readable copy of ``stem`` (plain or .gz) in the search folders, in order; unreadable ones are noted."""
     for folder in search_dirs(dataset):
         for name in (stem, stem + ".gz"):
             if DATASETS[dataset]["checksum_of"] == "gz" and not name.endswith(".gz"):
                 continue
-            if (folder / name).is_file():
-                return folder / name
-    return None
+            path = folder / name
+            try:
+                if not path.is_file():
+                    continue
+                with open(path, "rb"):
+                    pass
+            except OSError as error:  # e.g. PermissionError on the file or its folder: try the next copy
+                print(f"vilab.data: skipping {path}: {error.strerror or error}", file=sys.stderr)
+                continue
+            yield path
+
+
+def find_file(dataset, stem):
+    """Path of the first readable copy of ``stem`` (plain or .gz) in the search folders, or None."""
+    return next(_candidates(_dataset(dataset), _stem(stem)), None)
 
 
 def _read_verified(dataset, stem, download):
@@ -169,8 +206,14 @@ def _read_verified(dataset, stem, download):
 
 def verify(dataset, stem, path):
     """Return the decompressed content of ``path`` if its SHA-256 matches, else raise ``DataError``."""
+    _dataset(dataset), _stem(stem)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or Path), got {type(path).__name__}")
     path = Path(path)
-    packed = path.read_bytes()
+    try:
+        packed = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}. Fix its permissions, or delete it") from error
     try:
         raw = gzip.decompress(packed) if path.suffix == ".gz" else packed
     except (OSError, EOFError) as error:
@@ -213,19 +256,25 @@ def _download(dataset, stem):
     """
     url = DATASETS[dataset]["url"] + stem + ".gz"
     target = cache_dir() / dataset / (stem + ".gz")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".gz", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
-        try:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.NamedTemporaryFile(dir=target.parent, suffix=".gz", delete=False)
+    except OSError as error:
+        raise DataError(
+            f"cannot write the download cache {target.parent}: {error.strerror or error}. "
+            "Fix its permissions, or point $XDG_CACHE_HOME or $VILAB_DATA elsewhere"
+        ) from error
+    tmp_path = Path(tmp.name)
+    try:  # whatever happens (an error, a truncated transfer, Ctrl-C), no partial file stays in the cache
+        with tmp:
             with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:  # noqa: S310 - fixed official host
                 shutil.copyfileobj(response, tmp)
-        except OSError as error:
-            print(f"vilab.data: could not download {url}: {error}", file=sys.stderr)
-            tmp_path.unlink(missing_ok=True)
-            return None
-    try:
         verify(dataset, stem, tmp_path)
-    except DataError:
+    except (OSError, http.client.HTTPException) as error:  # network errors, IncompleteRead
+        tmp_path.unlink(missing_ok=True)
+        print(f"vilab.data: could not download {url}: {error!r}", file=sys.stderr)
+        return None
+    except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
     os.replace(tmp_path, target)
@@ -233,7 +282,16 @@ def _download(dataset, stem):
 
 
 def fetch(datasets=("fashion-mnist",)):
-    """Make every file of ``datasets`` available and verified; return a list of problems (empty if all is well)."""
+    """Make every file of ``datasets`` (a name or a list of names) available and verified.
+
+    Returns a list of problems (empty if all is well).
+    """
+    datasets = (datasets,) if isinstance(datasets, str) else datasets
+    if not isinstance(datasets, (list, tuple)):
+        raise TypeError(f"datasets must be a dataset name or a list of them, got {type(datasets).__name__}")
+    unknown = [d for d in datasets if not isinstance(d, str) or d not in DATASETS]
+    if unknown:
+        raise ValueError(f"datasets must be names from {list(DATASETS)}, got {unknown!r}")
     problems = []
     for dataset in datasets:
         for split in SPLITS:

@@ -43,34 +43,27 @@ ESTIMATORS = ("score_function", "pathwise")
 def standard_normal_draws(n_samples, seed=None):
     """eps ~ N(0, 1), float64: ``torch.randn(n_samples, generator=torch.Generator().manual_seed(seed))``.
 
-    With ``seed=None`` torch's global generator is used. Both estimators draw
-    their eps exactly like this, so an implementation written elsewhere can
-    reproduce their output sample for sample.
+    With ``seed=None`` torch's global generator is used (``torch.manual_seed`` makes it
+    reproducible). Both estimators draw their eps exactly like this, so an implementation
+    written elsewhere can reproduce their output sample for sample.
     """
     n_samples = _validate.positive_int("n_samples", n_samples)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be None or an integer, got {seed!r}")
-    generator = None if seed is None else torch.Generator().manual_seed(int(seed))
-    return torch.randn(n_samples, dtype=torch.float64, generator=generator)
+    return torch.randn(n_samples, dtype=torch.float64, generator=_validate.torch_generator(seed))
 
 
 def _check_inputs(f, mu, sigma):
-    if not callable(f):
-        raise TypeError(f"f must be callable (a 1-D torch tensor -> a 1-D torch tensor), got {f!r}")
-    return _validate.finite("mu", mu), _validate.positive("sigma", sigma)
+    _validate.callable_("f", f, "callable (a 1-D torch tensor -> a 1-D torch tensor)")
+    return _validate.finite("mu", mu), _validate.scale("sigma", sigma)
 
 
 def _evaluate(f, x):
-    """f(x), checked: a torch tensor with one value per element of x."""
-    value = f(x)
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(
-            f"f must return a torch tensor (one value per element of its 1-D input), got {type(value).__name__}"
-        )
+    """f(x), checked: a real torch tensor with one finite value per element of x."""
+    value = _validate.call_torch_function("f", f, x)
     if value.shape != x.shape:
         raise ValueError(
             f"f must act elementwise: for an input of shape {tuple(x.shape)} it returned shape {tuple(value.shape)}"
         )
+    _validate.report_non_finite("f", value, x)
     return value
 
 
@@ -85,11 +78,15 @@ def _check_baseline(baseline):
 
 
 def _leave_one_out_baseline(fx, scores):
-    """b_i = sum_{j != i} f_j s_j^2 / sum_{j != i} s_j^2 for each column (0 when n = 1)."""
+    """b_i = sum_{j != i} f_j s_j^2 / sum_{j != i} s_j^2 for each column (0 when n = 1).
+
+    The sums run over the draws axis (axis -2 of ``scores``, the last of ``fx``); leading
+    axes, if any, are independent groups of draws.
+    """
     weights = scores**2
-    weighted = fx[:, None] * weights
-    numerator = weighted.sum(0) - weighted
-    denominator = (weights.sum(0) - weights).clamp_min(torch.finfo(weights.dtype).tiny)  # 0/tiny = 0 when n = 1
+    weighted = fx[..., None] * weights
+    numerator = weighted.sum(-2, keepdim=True) - weighted
+    denominator = (weights.sum(-2, keepdim=True) - weights).clamp_min(torch.finfo(weights.dtype).tiny)  # 0 if n = 1
     return numerator / denominator
 
 
@@ -120,7 +117,7 @@ def score_function(f, mu, sigma, n_samples, *, baseline=None, seed=None):
     eps = standard_normal_draws(n_samples, seed)
     x = mu + sigma * eps
     with torch.no_grad():
-        fx = _evaluate(f, x).to(torch.float64)
+        fx = _evaluate(f, x).to(torch.float64)  # a bool or integer f (an indicator) is fine here
     scores = torch.stack([eps / sigma, (eps**2 - 1) / sigma], dim=1)
     if baseline is None:
         b = 0.0
@@ -148,10 +145,11 @@ def pathwise(f, mu, sigma, n_samples, *, seed=None):
     eps = standard_normal_draws(n_samples, seed)
     x = (mu + sigma * eps).requires_grad_(True)
     fx = _evaluate(f, x)
-    if not fx.requires_grad:
+    if not fx.requires_grad or not fx.is_floating_point():
         raise TypeError("f must be differentiable by torch autograd: build it from torch operations on its input")
     (derivative,) = torch.autograd.grad(fx.sum(), x)
     derivative = derivative.to(torch.float64)
+    _validate.report_non_finite("the derivative of f", derivative, x, what="is")
     return torch.stack([derivative, derivative * eps], dim=1).numpy()
 
 
@@ -219,12 +217,29 @@ def exact_moment(name, mu, sigma, k, which, poly):
         E[exp(a eps^2 + b eps) r(eps)] = exp(b^2 / (2 s)) / sqrt(s) * E_{e ~ N(b/s, 1/s)}[r(e)],  s = 1 - 2a,
     (complete the square), with the moments of N(b/s, 1/s) from their recursion.
     """
-    total = 0j
-    for coef, log_w, a, b, q in _terms(name, mu, sigma, k, which):
-        s = 1.0 - 2.0 * a
-        r = P.polymul(q, poly)
-        moments = _normal_moments(b / s, 1.0 / s, len(r) - 1)
-        total += coef * np.exp(log_w + b * b / (2 * s)) / math.sqrt(s) * np.dot(r, moments)
+    mu, sigma, k = _check_point(name, mu, sigma, k)
+    which = _validate.one_of("which", which, {"f", "f2", "df2"})
+    poly = _validate.real_array("poly", poly, ndim=1)
+    return _finite_result("exact_moment", _moment(name, mu, sigma, k, which, poly), name=name, mu=mu, sigma=sigma, k=k)
+
+
+def _finite_result(what, value, **inputs):
+    """``value`` if every entry is finite, else a ValueError saying which inputs overflow float64."""
+    if not np.all(np.isfinite(value)):
+        shown = ", ".join(f"{key}={val!r}" for key, val in inputs.items())
+        raise ValueError(f"{what} overflows float64 at {shown}: use smaller |mu|, sigma or k")
+    return value
+
+
+def _moment(name, mu, sigma, k, which, poly):
+    """``exact_moment`` without the argument checks (the callers below have done them)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf/NaN: _finite_result reports it
+        total = 0j
+        for coef, log_w, a, b, q in _terms(name, mu, sigma, k, which):
+            s = 1.0 - 2.0 * a
+            r = P.polymul(q, poly)
+            moments = _normal_moments(b / s, 1.0 / s, len(r) - 1)
+            total += coef * np.exp(log_w + b * b / (2 * s)) / math.sqrt(s) * np.dot(r, moments)
     return float(total.real)
 
 
@@ -236,24 +251,41 @@ SCORE2 = np.array([1.0, 0.0, -2.0, 0.0, 1.0])  # (eps^2 - 1)^2
 
 def _check_point(name, mu, sigma, k):
     k = _check_function(name, k)
-    return _validate.finite("mu", mu), _validate.positive("sigma", sigma), k
+    return _validate.finite("mu", mu), _validate.scale("sigma", sigma), k
 
 
 def exact_value(name, mu, sigma, k):
     """E_{x~N(mu, sigma^2)}[f(x)] in closed form."""
     mu, sigma, k = _check_point(name, mu, sigma, k)
-    return exact_moment(name, mu, sigma, k, "f", np.ones(1))
+    return _finite_result(
+        "exact_value", _moment(name, mu, sigma, k, "f", np.ones(1)), name=name, mu=mu, sigma=sigma, k=k
+    )
 
 
 def exact_gradient(name, mu, sigma, k):
-    """[dF/dmu, dF/dsigma] for F = E_{x~N(mu, sigma^2)}[f(x)]: [E[f eps] / sigma, E[f (eps^2 - 1)] / sigma]."""
+    """[dF/dmu, dF/dsigma] for F(mu, sigma) = E_{x~N(mu, sigma^2)}[f(x)], differentiated in closed form.
+
+    - quadratic:   F = (mu - k)^2 + sigma^2,                       grad = [2 (mu - k), 2 sigma];
+    - exponential: F = exp(-k mu^2 / s) / sqrt(s), s = 1 + 2 k sigma^2,
+                   grad = F [-2 k mu / s,  2 k sigma (2 k mu^2 - s) / s^2];
+    - cosine:      F = cos(k mu) exp(-k^2 sigma^2 / 2),
+                   grad = exp(-k^2 sigma^2 / 2) [-k sin(k mu), -k^2 sigma cos(k mu)].
+
+    These equal [E[f(x) eps], E[f(x) (eps^2 - 1)]] / sigma (the score-function form), but
+    carry no cancellation: the second form subtracts two O(1) numbers to get an O(sigma^2)
+    one, while these keep full relative accuracy as sigma -> 0.
+    """
     mu, sigma, k = _check_point(name, mu, sigma, k)
-    return np.array(
-        [
-            exact_moment(name, mu, sigma, k, "f", EPS) / sigma,
-            exact_moment(name, mu, sigma, k, "f", SCORE) / sigma,
-        ]
-    )
+    if name == "quadratic":
+        gradient = [2 * (mu - k), 2 * sigma]
+    elif name == "exponential":
+        s = 1 + 2 * k * sigma**2
+        value = math.exp(-k * mu**2 / s) / math.sqrt(s)
+        gradient = [value * -2 * k * mu / s, value * 2 * k * sigma * (2 * k * mu**2 - s) / s**2]
+    else:
+        damping = math.exp(-0.5 * (k * sigma) ** 2)
+        gradient = [-k * math.sin(k * mu) * damping, -(k**2) * sigma * math.cos(k * mu) * damping]
+    return _finite_result("exact_gradient", np.array(gradient), name=name, mu=mu, sigma=sigma, k=k)
 
 
 def optimal_baseline(name, mu, sigma, k, *, dim=1):
@@ -264,19 +296,42 @@ def optimal_baseline(name, mu, sigma, k, *, dim=1):
     """
     mu, sigma, k = _check_point(name, mu, sigma, k)
     dim = _validate.positive_int("dim", dim)
-    rest = (dim - 1) * exact_moment(name, mu, sigma, k, "f", np.ones(1))  # E[sum_{i>1} f(x_i)]
-    return np.array(
-        [
-            exact_moment(name, mu, sigma, k, "f", EPS2) + rest,
-            exact_moment(name, mu, sigma, k, "f", SCORE2) / 2 + rest,
-        ]
+    rest = (dim - 1) * _moment(name, mu, sigma, k, "f", np.ones(1))  # E[sum_{i>1} f(x_i)]
+    baselines = np.array(
+        [_moment(name, mu, sigma, k, "f", EPS2) + rest, _moment(name, mu, sigma, k, "f", SCORE2) / 2 + rest]
     )
+    return _finite_result("optimal_baseline", baselines, name=name, mu=mu, sigma=sigma, k=k, dim=dim)
+
+
+def _pathwise_mu_variance(name, mu, sigma, k):
+    """Var[f'(x)], x ~ N(mu, sigma^2), in closed forms that keep full accuracy as sigma -> 0 (Var ~ sigma^2 f''(mu)^2).
+
+    E[f'^2] - E[f']^2 would subtract two O(1) numbers. With t = k^2 sigma^2 and s_c = 1 + 2 c sigma^2:
+    - quadratic:   4 sigma^2;
+    - cosine:      k^2 [-expm1(-2t)/2 + sin^2(k mu) exp(-t) expm1(-t)];
+    - exponential: 4 k^2 [mu^2 A expm1(D) + sigma^2 exp(-2 k mu^2 / s_2) s_2^(-3/2)], from
+      E[x^2 exp(-2k x^2)] - E[x exp(-k x^2)]^2, with A = exp(-2 k mu^2 / s_1) s_1^-3 and
+      D = 4 k^2 mu^2 sigma^2 / (s_1 s_2) - 5/2 log1p(4 k sigma^2) + 3 log1p(2 k sigma^2).
+
+    For the cosine's sigma column too, with a = sin^2(k mu): Var[f'(x) eps] = k^2 [-expm1(-2t)/2
+    + 2t exp(-2t) + a exp(-2t) (1 - 4t) - t (1 - a) exp(-t)] (from E[cos(2kx) eps^2] = cos(2k mu) e^(-2t) (1 - 4t)).
+    """
+    if name == "quadratic":
+        return 4 * sigma**2
+    if name == "cosine":
+        t = (k * sigma) ** 2
+        return max(k**2 * (-0.5 * math.expm1(-2 * t) + math.sin(k * mu) ** 2 * math.exp(-t) * math.expm1(-t)), 0.0)
+    s1, s2 = 1 + 2 * k * sigma**2, 1 + 4 * k * sigma**2
+    a = math.exp(-2 * k * mu**2 / s1) / s1**3
+    d = 4 * k**2 * mu**2 * sigma**2 / (s1 * s2) - 2.5 * math.log1p(4 * k * sigma**2) + 3 * math.log1p(2 * k * sigma**2)
+    return max(4 * k**2 * (mu**2 * a * math.expm1(d) + sigma**2 * math.exp(-2 * k * mu**2 / s2) / s2**1.5), 0.0)
 
 
 def exact_variance(name, estimator, mu, sigma, k, *, baseline=None, dim=1):
     """Exact variance of one single-sample estimate, per column: np.array([Var d/dmu, Var d/dsigma]).
 
-    Pathwise:        Var = E[f'(x)^2] - g_mu^2  and  E[f'(x)^2 eps^2] - g_sigma^2.
+    Pathwise:        Var = E[f'(x)^2] - g_mu^2 (in the closed forms of ``_pathwise_mu_variance``, accurate
+                     as sigma -> 0) and E[f'(x)^2 eps^2] - g_sigma^2.
     Score function with constant baseline b (None -> 0, ``"optimal"`` -> the exact b*_j
     of ``optimal_baseline``; the leave-one-out estimate in ``score_function`` reaches
     this variance as n_samples grows):
@@ -290,27 +345,38 @@ def exact_variance(name, estimator, mu, sigma, k, *, baseline=None, dim=1):
     (m, v the mean and variance of f(x_1)):
         E[F p] = E[f p] + E[R] E[p],  E[F^2 p] = E[f^2 p] + 2 E[R] E[f p] + E[R^2] E[p].
     The L-sample average has variance Var / L.
+
+    Accuracy: the score-function variances are differences of raw moments. Where the
+    result is much smaller than E[F^2 p_j] / sigma^2 (a baseline b near f(mu) with
+    sigma << 1) they keep a relative accuracy of about 1e-16 / sigma^2 (1e-8 at sigma = 1e-4).
     """
     mu, sigma, k = _check_point(name, mu, sigma, k)
     _validate.one_of("estimator", estimator, ESTIMATORS)
     dim = _validate.positive_int("dim", dim)
     gradient = exact_gradient(name, mu, sigma, k)
     if estimator == "pathwise":
-        second = [exact_moment(name, mu, sigma, k, "df2", p) for p in (np.ones(1), EPS2)]
-        return np.maximum(np.array(second) - gradient**2, 0.0)
+        if name == "cosine":  # E[f'^2 eps^2] - g_sigma^2 in a form without cancellation (see below)
+            t, a = (k * sigma) ** 2, math.sin(k * mu) ** 2
+            second = -0.5 * math.expm1(-2 * t) + 2 * t * math.exp(-2 * t) + a * math.exp(-2 * t) * (1 - 4 * t)
+            sigma_variance = k**2 * (second - t * (1 - a) * math.exp(-t))
+        else:
+            sigma_variance = _moment(name, mu, sigma, k, "df2", EPS2) - gradient[1] ** 2
+        variances = np.array([_pathwise_mu_variance(name, mu, sigma, k), max(sigma_variance, 0.0)])
+        return _finite_result("exact_variance", variances, name=name, mu=mu, sigma=sigma, k=k)
     baseline = _check_baseline(baseline)
-    mean = exact_moment(name, mu, sigma, k, "f", np.ones(1))
-    var_f = exact_moment(name, mu, sigma, k, "f2", np.ones(1)) - mean**2
+    mean = _moment(name, mu, sigma, k, "f", np.ones(1))
+    var_f = _moment(name, mu, sigma, k, "f2", np.ones(1)) - mean**2
     rest_mean = (dim - 1) * mean
     rest_square = (dim - 1) * var_f + rest_mean**2
     variances = []
     for j, (p, p_mean) in enumerate([(EPS2, 1.0), (SCORE2, 2.0)]):
-        one_f_p = exact_moment(name, mu, sigma, k, "f", p)  # E[f(x_1) p]
+        one_f_p = _moment(name, mu, sigma, k, "f", p)  # E[f(x_1) p]
         f_p = one_f_p + rest_mean * p_mean  # E[F p]
-        f2_p = exact_moment(name, mu, sigma, k, "f2", p) + 2 * rest_mean * one_f_p + rest_square * p_mean  # E[F^2 p]
+        f2_p = _moment(name, mu, sigma, k, "f2", p) + 2 * rest_mean * one_f_p + rest_square * p_mean  # E[F^2 p]
         b = 0.0 if baseline is None else f_p / p_mean if baseline == "optimal" else baseline
         variances.append((f2_p - 2 * b * f_p + b**2 * p_mean) / sigma**2 - gradient[j] ** 2)
-    return np.maximum(np.array(variances), 0.0)
+    variances = np.maximum(np.array(variances), 0.0)
+    return _finite_result("exact_variance", variances, name=name, mu=mu, sigma=sigma, k=k, dim=dim)
 
 
 # --- the estimator explorer (notebook 02): pure compute -----------------------------
@@ -341,22 +407,28 @@ def explore_estimators(function, mu, sigma, k, n_samples, baseline="none", *, n_
     Each replicate averages ``n_samples`` (L) single-sample estimates of the
     gradient of E_{x~N(mu, sigma^2)}[f(x)], f the test function ``function``
     with parameter k. ``baseline`` (score function only): "none", "mean" (the
-    constant b = E[f], exact) or "optimal" (leave-one-out b*, see ``score_function``).
+    constant b = E[f], exact) or "optimal": b* estimated leave-one-out *within each
+    replicate*, from the other L - 1 draws of the same L-sample estimate (see
+    ``leave_one_out_variance``), so replicates share no information. With L = 1 there
+    is no other draw, so no baseline is used (``baseline_used`` "none", and ``note`` says so).
 
     Returns a dict with, for e in ("score_function", "pathwise"):
     ``estimates[e]`` (n_replicates, 2); ``exact_gradient`` (2,);
     ``exact_variance[e]`` and ``empirical_variance[e]`` (2,), variances of the
-    L-sample average (exact = single-sample variance / L); ``bin_edges`` (2, n_bins+1),
-    fixed by the exact values (exact gradient +- 4 exact standard deviations of the
-    wider estimator); ``density[e]`` (2, n_bins) histogram densities of the estimates
-    on those bins; ``outside[e]`` (2,) fraction of estimates outside the bins.
+    L-sample average (exact = single-sample variance / L); ``exact_is_lower_bound[e]``
+    (bool): True for the leave-one-out baseline at L >= 3, whose variance has no closed
+    form: ``exact_variance`` is then the exact variance with the exact b*, a lower bound;
+    ``baseline_used`` and ``note`` (str, empty unless the baseline fell back);
+    ``bin_edges`` (2, n_bins+1), fixed by the exact values (exact gradient +- 4 exact
+    standard deviations of the wider estimator); ``density[e]`` (2, n_bins) histogram
+    densities of the estimates on those bins; ``outside[e]`` (2,) fraction of estimates
+    outside the bins. ``n_replicates`` >= 2 (one replicate has no empirical variance);
+    ``seed=None`` draws fresh randomness from torch's global generator.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # on ~10^5 elements, extra threads cost more than they save (and fight on a busy CPU)
-    try:
-        return _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed)
-    finally:
-        torch.set_num_threads(threads)
+    n_replicates = _validate.integer("n_replicates", n_replicates, 2, _validate.MAX_SEED - 1)
+    n_bins = _validate.positive_int("n_bins", n_bins)
+    seed = _validate.integer("seed", _validate.fresh_seed(seed), 0, _validate.MAX_SEED - 2)  # pathwise uses seed + 1
+    return _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed)
 
 
 def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, seed):
@@ -365,21 +437,35 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
     n_samples = _validate.positive_int("n_samples", n_samples)
     n_replicates = _validate.positive_int("n_replicates", n_replicates)
     f = objective(function, k)
-    b = {"none": None, "mean": None, "optimal": "optimal"}[baseline]
-    if baseline == "mean":
-        b = exact_value(function, mu, sigma, k)
     total = n_samples * n_replicates
+    baseline_used, note = baseline, ""
+    if baseline == "optimal" and n_samples == 1:
+        baseline_used = "none"
+        note = "L = 1: no other draw in the estimate to estimate b* from, so no baseline is used"
+    if baseline_used == "optimal":
+        b = "optimal"
+        score_var, score_exact = leave_one_out_variance(function, mu, sigma, k, n_samples)
+        no_baseline_var = exact_variance(function, "score_function", mu, sigma, k) / n_samples
+        bins_var = np.maximum(score_var, no_baseline_var)  # at L >= 3 score_var is only a lower bound
+    else:
+        b = exact_value(function, mu, sigma, k) if baseline_used == "mean" else None
+        score_var = bins_var = exact_variance(function, "score_function", mu, sigma, k, baseline=b) / n_samples
+        score_exact = True
     raw = {
-        "score_function": score_function(f, mu, sigma, total, baseline=b, seed=seed),
-        "pathwise": pathwise(f, mu, sigma, total, seed=seed + 1),
+        "score_function": _in_chunks(
+            standard_normal_draws(total, seed), n_samples, lambda eps: _score_rows(f, mu, sigma, eps, n_samples, b)
+        ),
+        "pathwise": _in_chunks(
+            standard_normal_draws(total, seed + 1), n_samples, lambda eps: _pathwise_rows(f, mu, sigma, eps)
+        ),
     }
     estimates = {e: v.reshape(n_replicates, n_samples, 2).mean(1) for e, v in raw.items()}
     gradient = exact_gradient(function, mu, sigma, k)
     exact_var = {
-        "score_function": exact_variance(function, "score_function", mu, sigma, k, baseline=b) / n_samples,
+        "score_function": score_var,
         "pathwise": exact_variance(function, "pathwise", mu, sigma, k) / n_samples,
     }
-    half_width = 4 * np.sqrt(np.maximum(exact_var["score_function"], exact_var["pathwise"]))
+    half_width = 4 * np.sqrt(np.maximum(bins_var, exact_var["pathwise"]))
     half_width = np.maximum(half_width, 1e-3 * (1 + np.abs(gradient)))
     edges = np.linspace(gradient - half_width, gradient + half_width, n_bins + 1).T  # (2, n_bins + 1)
     density, outside = {}, {}
@@ -392,8 +478,88 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         "estimates": estimates,
         "exact_gradient": gradient,
         "exact_variance": exact_var,
+        "exact_is_lower_bound": {"score_function": not score_exact, "pathwise": False},
+        "baseline_used": baseline_used,
+        "note": note,
         "empirical_variance": {e: v.var(0, ddof=1) for e, v in estimates.items()},
         "bin_edges": edges,
         "density": density,
         "outside": outside,
     }
+
+
+# The explorer's rows are computed in chunks of at most 2048 elements, ATen's grain for its vectorised math functions
+# (cos, exp, sqrt...), so every torch op runs in the calling thread: on a shared or quota-limited CPU, waking a second
+# thread for each op costs far more than it saves (measured: ~30 ms per op on a busy 2-core machine, against ~15 ms for
+# all 10^5 draws in chunks). torch.set_num_threads(1) would do the same, but setting the count back afterwards left
+# every later small op of the process slow (~40 ms each for a 128-element sqrt, measured).
+_CHUNK = 2048
+
+
+def _in_chunks(eps, group_size, rows):
+    """np.concatenate of rows(chunk) over consecutive chunks of eps, each holding whole groups of group_size draws."""
+    per_chunk = group_size * max(1, _CHUNK // group_size)
+    return np.concatenate([rows(chunk) for chunk in eps.split(per_chunk)])
+
+
+def _score_rows(f, mu, sigma, eps, group_size, baseline):
+    """The rows of ``score_function`` for these draws eps; baseline None, a number, or "optimal".
+
+    "optimal" is estimated leave-one-out *within each group* of ``group_size`` consecutive draws:
+    draw i of group r uses b_ri = sum_{j in r, j != i} f(x_j) s_j^2 / sum_{j in r, j != i} s_j^2,
+    so no information crosses groups.
+    """
+    with torch.no_grad():
+        fx = _evaluate(f, mu + sigma * eps).to(torch.float64)
+    scores = torch.stack([eps / sigma, (eps**2 - 1) / sigma], dim=1)
+    if baseline == "optimal":
+        b = _leave_one_out_baseline(fx.reshape(-1, group_size), scores.reshape(-1, group_size, 2)).reshape(-1, 2)
+    else:
+        b = 0.0 if baseline is None else baseline
+    return ((fx[:, None] - b) * scores).numpy()
+
+
+def _pathwise_rows(f, mu, sigma, eps):
+    """The rows of ``pathwise`` for these draws eps: [f'(x), f'(x) eps] with x = mu + sigma eps."""
+    x = (mu + sigma * eps).requires_grad_(True)
+    (derivative,) = torch.autograd.grad(_evaluate(f, x).sum(), x)
+    derivative = derivative.to(torch.float64)
+    return torch.stack([derivative, derivative * eps], dim=1).numpy()
+
+
+def leave_one_out_variance(name, mu, sigma, k, group_size):
+    """Variance of the L-draw score-function average with the leave-one-out optimal baseline (L = group_size).
+
+    The estimate is g_L = (1/L) sum_i (f_i - b_i) s_i with b_i = sum_{j != i} f_j s_j^2 / sum_{j != i} s_j^2
+    (per column; s the score, f_i = f(x_i), draws i.i.d.). Returns ``(variance, exact)``: np.array([d/dmu,
+    d/dsigma]) and whether it is exact.
+
+    Write g_L = g*_L - R, with g*_L the average at the exact b* (``optimal_baseline``) and
+    R = (1/L) sum_i (b_i - b*) s_i. b_i does not depend on draw i, and E[(f - b*) s^2] = 0
+    defines b*, so every term of Cov(g*_L, R) vanishes and Var g_L = V(b*)/L + E[R^2] >= V(b*)/L.
+
+    - L = 1: there is no other draw, b = 0: Var = V(0) (``exact_variance`` with no baseline); exact.
+    - L = 2: b_1 = f_2 and b_2 = f_1, so g_2 = (f_1 - f_2)(s_1 - s_2)/2 and, expanding over two
+      independent draws (the 4 g^2 of E[g_2^2] cancels against the mean),
+      Var = (E[f^2 s^2] + E[f^2] E[s^2] - 2 E[f] E[f s^2]) / 2; exact.
+    - L >= 3: b_i is a ratio of sums with no closed-form moments; the lower bound V(b*)/L is
+      returned (``exact`` False). The gap E[R^2] = E[(b_1 - b*)^2] E[s^2] / L
+      + (L - 1)/L E[(b_1 - b*)(b_2 - b*) s_1 s_2] is O(1/L^2) as L grows: b_i - b* is the error
+      of a ratio estimate from L - 1 draws, so E[(b_1 - b*)^2] = O(1/L); in the cross term, to first
+      order, only draw 2's share of b_1 times draw 1's share of b_2 survives (E[s] = 0), each O(1/L).
+      At small L the gap can be large.
+    """
+    mu, sigma, k = _check_point(name, mu, sigma, k)
+    group_size = _validate.positive_int("group_size", group_size)
+    if group_size == 1:
+        return exact_variance(name, "score_function", mu, sigma, k), True
+    if group_size >= 3:
+        return exact_variance(name, "score_function", mu, sigma, k, baseline="optimal") / group_size, False
+    mean_f = exact_moment(name, mu, sigma, k, "f", np.ones(1))
+    mean_f2 = exact_moment(name, mu, sigma, k, "f2", np.ones(1))
+    variances = []
+    for p, p_mean in [(EPS2, 1.0), (SCORE2, 2.0)]:  # s^2 = p(eps) / sigma^2 and E[p] = p_mean
+        f2_s2 = exact_moment(name, mu, sigma, k, "f2", p) / sigma**2
+        f_s2 = exact_moment(name, mu, sigma, k, "f", p) / sigma**2
+        variances.append((f2_s2 + mean_f2 * p_mean / sigma**2 - 2 * mean_f * f_s2) / 2)
+    return np.maximum(np.array(variances), 0.0), True

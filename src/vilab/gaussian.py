@@ -6,23 +6,30 @@ diagonal Gaussian); units are nats.
 """
 
 import math
+import numbers
 
+import numpy as np
 import torch
+
+from vilab import _validate
 
 LOG_2PI = math.log(2 * math.pi)
 
 
 def _as_tensor(name, value):
+    """A floating-point tensor of finite values (gradients kept: these closed forms are differentiable)."""
     if isinstance(value, torch.Tensor):
         tensor = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        tensor = torch.tensor(float(value))
+    elif isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        tensor = torch.tensor(_validate.finite(name, value))  # torch's default dtype, as a literal would be
     else:
         raise TypeError(f"{name} must be a torch tensor or a float, got {type(value).__name__}")
     if not tensor.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {tensor.dtype}")
-    if torch.isnan(tensor).any():
-        raise ValueError(f"{name} contains NaN: {tensor}")
+    bad = ~torch.isfinite(tensor.detach())
+    if bad.any():
+        index = tuple(int(i) for i in bad.nonzero()[0])
+        raise ValueError(f"{name} must be finite, got {tensor.detach()[index].item()!r} at index {index}")
     return tensor
 
 

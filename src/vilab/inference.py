@@ -24,6 +24,7 @@ import numpy as np
 import scipy.optimize
 import torch
 
+from vilab import _validate
 from vilab._validate import finite, one_of, positive, positive_int
 
 DTYPE = torch.float64
@@ -36,28 +37,33 @@ def _as_init(init, name="init", ndim=(1,)):
     """Return ``init`` as a float64 tensor of one of the allowed ranks with finite entries."""
     if not isinstance(init, (torch.Tensor, np.ndarray, list, tuple)):
         raise TypeError(f"{name} must be a tensor, array or list of numbers, got {type(init).__name__}")
-    init = torch.as_tensor(np.asarray(init, dtype=float) if not isinstance(init, torch.Tensor) else init)
-    init = init.detach().to(DTYPE).clone()
+    init = torch.as_tensor(_validate.real_array(name, init, min_size=0), dtype=DTYPE)  # detached, float64 copy
     if init.ndim not in ndim:
         raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dimension(s), got shape {tuple(init.shape)}")
     if init.shape[-1] < 1:
         raise ValueError(f"{name} must have at least one parameter, got shape {tuple(init.shape)}")
-    if not torch.isfinite(init).all():
-        raise ValueError(f"{name} must be finite, got {init}")
     return init
 
 
 def _checked_log_prob(log_prob, theta):
-    """Evaluate ``log_prob`` on a batch and check the shape of what comes back."""
-    if not callable(log_prob):
-        raise TypeError(f"log_prob must be callable, got {type(log_prob).__name__}")
-    value = log_prob(theta)
-    if not isinstance(value, torch.Tensor) or value.shape != theta.shape[:1]:
-        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+    """Evaluate ``log_prob`` on a batch (the starting points) and check what comes back.
+
+    It must be a torch function (differentiable by autograd) returning one finite
+    value per row of ``theta``.
+    """
+    _validate.callable_("log_prob", log_prob, "callable (a batch (n, d) of parameters -> n log densities)")
+    theta = theta.detach().clone().requires_grad_(True)
+    value = _validate.call_torch_function("log_prob", log_prob, theta)
+    if value.shape != theta.shape[:1]:
         raise ValueError(
-            f"log_prob must map a batch of shape (n, d) to shape (n,), got {shape} for input {tuple(theta.shape)}"
+            f"log_prob must map a batch of shape (n, d) to shape (n,), got {tuple(value.shape)} "
+            f"for input {tuple(theta.shape)}"
         )
-    return value
+    if not value.requires_grad:
+        raise TypeError("log_prob must be differentiable by torch autograd: build it from torch operations")
+    if not torch.isfinite(value).all():
+        raise ValueError(f"log_prob must be finite at init, got {value.detach().tolist()} at init = {theta.tolist()}")
+    return value.detach()
 
 
 def _fraction(name, value):
@@ -121,7 +127,8 @@ def hmc(
     and the step-size adaptation restarts.
 
     Parameters: ``log_prob`` batched, (n, d) -> (n,); ``init`` the starting points, shape
-    (n_chains, d) (or (d,) for one chain); ``n_samples`` draws kept per chain.
+    (n_chains, d) (or (d,) for one chain); ``n_samples`` draws kept per chain; ``seed``
+    (``None``: torch's global generator).
     Returns an ``HMCResult``; ``samples`` has shape (n_chains, n_samples, d).
     """
     init = _as_init(init, ndim=(1, 2))
@@ -131,13 +138,11 @@ def hmc(
     n_leapfrog = positive_int("n_leapfrog", n_leapfrog)
     step_size = positive("step_size", step_size)
     target_accept = _fraction("target_accept", target_accept)
-    generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    generator = _validate.torch_generator(seed)
     n_chains, d = theta.shape
 
     start = time.perf_counter()
-    log_p = _checked_log_prob(log_prob, theta)
-    if not torch.isfinite(log_p).all():
-        raise ValueError(f"log_prob must be finite at init, got {log_p.tolist()}")
+    _checked_log_prob(log_prob, theta)
     log_p, grad = _log_prob_and_grad(log_prob, theta)
     inv_mass = torch.ones(d, dtype=DTYPE)
     eps = torch.full((n_chains,), step_size, dtype=DTYPE)
@@ -201,18 +206,22 @@ def hmc(
 
 
 def _as_chains(samples):
-    """Return draws as a float64 array of shape (chains, draws, d)."""
-    if isinstance(samples, torch.Tensor):
-        samples = samples.detach().cpu().numpy()
-    samples = np.asarray(samples, dtype=float)
+    """Return draws as a float64 array of shape (chains, draws, d); a coordinate that never moves is an error."""
+    samples = _validate.real_array("samples", samples, min_size=0)
     if samples.ndim == 2:
         samples = samples[:, :, None]
     if samples.ndim != 3:
         raise ValueError(f"samples must have shape (chains, draws) or (chains, draws, d), got {samples.shape}")
-    if samples.shape[1] < 4:
+    if samples.shape[1] < 4 or samples.shape[0] < 1 or samples.shape[2] < 1:
         raise ValueError(f"samples must have at least 4 draws per chain, got shape {samples.shape}")
-    if not np.all(np.isfinite(samples)):
-        raise ValueError("samples must be finite, got NaN or infinity")
+    halves = _split(samples)
+    stuck = np.all(halves.var(axis=1) == 0, axis=0)  # no (half-)chain moves in this coordinate
+    if stuck.any():
+        j = int(np.argmax(stuck))
+        raise ValueError(
+            f"samples[..., {j}] never moves within a chain (every chain is constant there): the sampler is stuck, "
+            "and R-hat and the ESS are undefined (0/0). Check the step size and log_prob, or drop that coordinate"
+        )
     return samples
 
 
@@ -231,12 +240,13 @@ def rhat(samples):
         var⁺ = (n - 1)/n · W + B/n,        R-hat = sqrt(var⁺ / W).
 
     R-hat → 1 as the chains mix; values above ~1.01 (strict) or 1.1 (lenient) mean the
-    chains have not forgotten where they started. ``samples``: (chains, draws[, d]).
+    chains have not forgotten where they started. ``samples``: (chains, draws[, d]); a
+    coordinate that no chain moves in (W = 0) raises a ValueError.
     Returns a numpy array of shape (d,).
     """
     chains = _split(_as_chains(samples))
     n = chains.shape[1]
-    within = chains.var(axis=1, ddof=1).mean(axis=0)
+    within = chains.var(axis=1, ddof=1).mean(axis=0)  # > 0: _as_chains rejects stuck chains
     between_over_n = chains.mean(axis=1).var(axis=0, ddof=1)
     var_plus = (n - 1) / n * within + between_over_n
     return np.sqrt(var_plus / within)
@@ -251,8 +261,11 @@ def ess(samples):
 
         ESS = m' n / τ,        τ = -1 + 2 Σ_{k < K} P_k.
 
-    For independent draws τ = 1 and ESS = m' n. ``samples``: (chains, draws[, d]).
-    Returns a numpy array of shape (d,).
+    For independent draws τ = 1 and ESS = m' n. The ESS is capped at the number of draws
+    m' n (τ ≥ 1): anti-correlated chains can give τ̂ < 1, but an estimate of more
+    effective draws than draws is mostly noise, and Stan's larger cap, m' n log10(m' n),
+    lets a degenerate chain report more. ``samples``: (chains, draws[, d]); a coordinate
+    that no chain moves in raises a ValueError. Returns a numpy array of shape (d,).
     """
     chains = _split(_as_chains(samples))
     m, n, d = chains.shape
@@ -266,7 +279,7 @@ def ess(samples):
     pairs = rho[: 2 * n_pairs : 2] + rho[1 : 2 * n_pairs : 2]  # (n_pairs, d)
     positive_so_far = np.cumprod(pairs > 0, axis=0).astype(bool)
     tau = -1 + 2 * np.where(positive_so_far, pairs, 0.0).sum(axis=0)
-    return m * n / np.maximum(tau, 1.0 / np.log10(m * n))
+    return m * n / np.maximum(tau, 1.0)
 
 
 # --- Laplace approximation ----------------------------------------------------
@@ -299,7 +312,9 @@ def laplace(log_prob, init, *, covariance="full", max_iter=500, tol=1e-10, chunk
        under-estimates the marginal variance whenever coordinates are correlated.
 
     ``log_prob`` batched, (n, d) -> (n,); ``init`` shape (d,). Raises ValueError if -H is
-    not positive definite (no maximum found). Returns a ``LaplaceResult``.
+    not positive definite (no maximum found), or if L-BFGS stops before ``max_iter`` at a point
+    from which a Newton step would move more than one posterior sd (a start too far from the
+    mode, where the line search fails). Returns a ``LaplaceResult``.
     """
     theta = _as_init(init)
     covariance = one_of("covariance", covariance, {"full", "diag"})
@@ -321,8 +336,11 @@ def laplace(log_prob, init, *, covariance="full", max_iter=500, tol=1e-10, chunk
     options = {"maxiter": max_iter, "gtol": tol, "ftol": 1e-15}
     result = scipy.optimize.minimize(value_and_grad, theta.numpy(), jac=True, method="L-BFGS-B", options=options)
     theta = torch.as_tensor(result.x, dtype=DTYPE)
-    if not torch.isfinite(theta).all() or not np.isfinite(result.fun):
-        raise ValueError(f"L-BFGS diverged (log_prob = {-result.fun!r}): log_prob has no maximum")
+    if not torch.isfinite(theta).all() or not np.isfinite(result.fun) or not np.all(np.isfinite(result.jac)):
+        raise ValueError(
+            f"L-BFGS reached a point where log_prob or its gradient is NaN or infinite (log_prob = {-result.fun!r}): "
+            "log_prob has no maximum, or overflows between init and the mode; start nearer the mode"
+        )
     seconds_map = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -338,7 +356,26 @@ def laplace(log_prob, init, *, covariance="full", max_iter=500, tol=1e-10, chunk
         if not (neg_diag > 0).all():
             raise ValueError("the negative Hessian diagonal at the optimum is not positive: no maximum was found")
         cov, var = None, 1 / neg_diag
+    _check_mode(theta, cov, var, -torch.as_tensor(result.jac, dtype=DTYPE), result, max_iter, init)
     return LaplaceResult(theta, cov, var, int(result.nit), seconds_map, time.perf_counter() - start)
+
+
+def _check_mode(theta, cov, var, grad, result, max_iter, init):
+    """Raise if L-BFGS stopped (before ``max_iter``) where one Newton step would move more than one sd.
+
+    At a mode the Newton step (-H)^-1 grad log_prob is a tiny fraction of each posterior sd
+    sqrt(var_i); a start too far away for float64 (log_prob ~ 1e300, where no step changes it
+    by more than its rounding error) leaves L-BFGS where it began, and the step is huge.
+    """
+    step = var * grad if cov is None else cov @ grad
+    if result.nit < max_iter and bool((step.abs() > var.sqrt()).any()):
+        i = int((step.abs() / var.sqrt()).argmax())
+        raise ValueError(
+            f"L-BFGS stopped after {result.nit} iterations at a point that is not the mode ({result.message}): "
+            f"a Newton step from there moves theta[{i}] by {float(step[i]):.3g}, {float(step[i] / var[i].sqrt()):.3g} "
+            f"posterior sds. init = {_validate.shown(init)} is probably too far from the mode for float64 "
+            "arithmetic: start nearer it (for example at zeros)"
+        )
 
 
 def _hessian_rows(log_prob, theta, chunk, diagonal_only=False):
@@ -397,7 +434,8 @@ def bbvi(log_prob, init, *, family="meanfield", n_steps=2000, n_mc=8, lr=0.05, i
     ``average`` fraction of the steps (Polyak–Ruppert averaging; 0 keeps the last iterate).
 
     ``log_prob`` batched, (n, d) -> (n,); ``init`` the initial mean, shape (d,); the initial
-    scale is ``init_std`` in every direction. Returns a ``BBVIResult``.
+    scale is ``init_std`` in every direction; ``seed`` (``None``: torch's global generator).
+    Returns a ``BBVIResult``.
     """
     mean = _as_init(init)
     family = one_of("family", family, {"meanfield", "fullrank"})
@@ -405,11 +443,9 @@ def bbvi(log_prob, init, *, family="meanfield", n_steps=2000, n_mc=8, lr=0.05, i
     n_mc = positive_int("n_mc", n_mc)
     lr = positive("lr", lr)
     init_std = positive("init_std", init_std)
-    average = finite("average", average)
-    if not 0 <= average < 1:
-        raise ValueError(f"average must be in [0, 1), got {average!r}")
+    average = _validate.in_range("average", average, 0, 1, closed=(True, False))
     _checked_log_prob(log_prob, mean[None])
-    generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    generator = _validate.torch_generator(seed)
     d = mean.shape[0]
 
     # all variational parameters in one flat vector λ = (m, log σ, strictly-lower entries of L)
@@ -426,7 +462,7 @@ def bbvi(log_prob, init, *, family="meanfield", n_steps=2000, n_mc=8, lr=0.05, i
 
     lam.requires_grad_(True)
     m, v = torch.zeros_like(lam), torch.zeros_like(lam)  # Adam's moment estimates
-    first_averaged = int(n_steps * (1 - average))
+    first_averaged = min(int(n_steps * (1 - average)), n_steps - 1)  # average=0: the last iterate alone
     lam_sum = torch.zeros_like(lam)
     trace = np.empty(n_steps)
     start = time.perf_counter()

@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import digamma, gammaln, xlogy
 
+from vilab import _validate
 from vilab._validate import finite, positive, positive_int
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -39,21 +40,13 @@ LOG_2PI = math.log(2.0 * math.pi)
 # --- argument checks ----------------------------------------------------------
 
 
-def _data(x):
+def _data(x, name="x"):
     """Return ``x`` as a float [N, D] array, raising on empty, non-finite or ill-shaped data."""
-    try:
-        array = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"x must be an array of numbers, got {type(x).__name__}") from error
+    array = _validate.real_array(name, x, min_size=0)
     if array.ndim not in (1, 2):
-        raise ValueError(f"x must have shape [N] or [N, D], got shape {array.shape}")
+        raise ValueError(f"{name} must have shape [N] or [N, D], got shape {array.shape}")
     if array.shape[0] == 0 or array.size == 0:
-        raise ValueError(f"x must contain at least one point, got shape {array.shape}")
-    bad = ~np.isfinite(array)
-    if bad.any():
-        index = np.argwhere(bad)[0]
-        where = int(index[0]) if array.ndim == 1 else tuple(int(i) for i in index)
-        raise ValueError(f"x must contain only finite values, got {float(array[tuple(index)])!r} at index {where}")
+        raise ValueError(f"{name} must contain at least one point, got shape {array.shape}")
     return array.reshape(array.shape[0], -1)
 
 
@@ -63,13 +56,42 @@ def _shape_like(x, means):
 
 
 def _means(name, m, K, D):
-    means = np.asarray(m, dtype=float)
-    means = means[:, None] if means.ndim == 1 else means
+    given = _validate.real_array(name, m, ndim=(1, 2))
+    means = given[:, None] if given.ndim == 1 else given
     if means.shape != (K, D):
-        raise ValueError(f"{name} must have shape [K] or [K, D] = [{K}, {D}], got shape {np.shape(m)}")
-    if not np.all(np.isfinite(means)):
-        raise ValueError(f"{name} must contain only finite values, got {means.ravel()!r}")
+        raise ValueError(f"{name} must have shape [K] or [K, D] = [{K}, {D}], got shape {given.shape}")
     return means
+
+
+def _per_component(name, value, K=None, *, positive=False, allow_zero=False):
+    """A [K] array of finite values (> 0 with ``positive``; >= 0 with ``allow_zero``)."""
+    array = _validate.real_array(name, value, ndim=1)
+    if K is not None and len(array) != K:
+        raise ValueError(f"{name} must have K = {K} entries (one per component), got shape {array.shape}")
+    if positive and not (array > 0).all():
+        raise ValueError(f"{name} must be > 0, got {array!r}")
+    if allow_zero and not (array >= 0).all():
+        raise ValueError(f"{name} must be >= 0, got {array!r}")
+    return array
+
+
+def _phi(name, phi, N, *, distributions=False):
+    """Responsibilities [N, K] in [0, 1]; with ``distributions`` each row must also sum to 1 (a q(c_i)).
+
+    The updates are linear in phi, so partial responsibilities (a point half assigned) are
+    allowed there; the ELBO's entropy term needs every row to be a distribution.
+    """
+    phi = _validate.real_array(name, phi, ndim=2)
+    if phi.shape[0] != N:
+        raise ValueError(f"{name} must have shape [N, K] with N = {N}, got shape {phi.shape}")
+    bad_rows = ((phi < 0) | (phi > 1)).any(1)
+    if distributions:
+        bad_rows |= ~np.isclose(phi.sum(1), 1.0, rtol=0, atol=1e-6)
+    if bad_rows.any():
+        i = int(np.argmax(bad_rows))
+        need = "probabilities (each row in [0, 1], summing to 1)" if distributions else "values in [0, 1]"
+        raise ValueError(f"{name} must hold {need}, got row {i}: {phi[i]!r}")
+    return phi
 
 
 def _alpha0(alpha0, minimum=None):
@@ -82,21 +104,40 @@ def _alpha0(alpha0, minimum=None):
 
 
 def _nonnegative(name, value):
-    value = finite(name, value)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
+    return _validate.nonnegative(name, value)
 
 
 # --- the pieces of one CAVI sweep ----------------------------------------------
 
 
 def expected_log_weights(K, alpha=None):
-    """E_q[log pi_k]: -log K for fixed uniform weights, else digamma(alpha_k) - digamma(sum alpha)."""
+    """E_q[log pi_k]: -log K for fixed uniform weights, else digamma(alpha_k) - digamma(sum alpha).
+
+    ``alpha`` (None or K values > 0) are the parameters of q(pi) = Dir(alpha).
+    """
+    K = positive_int("K", K)
+    if alpha is not None:
+        alpha = _per_component("alpha", alpha, K, positive=True)
+    return _expected_log_weights(K, alpha)
+
+
+def _expected_log_weights(K, alpha):
     if alpha is None:
         return np.full(K, -math.log(K))
     alpha = np.asarray(alpha, dtype=float)
     return digamma(alpha) - digamma(alpha.sum())
+
+
+def _check_factors(x, m, s2, log_weights=None):
+    """Validate data, means [K(, D)], variances s2 [K] >= 0 and log weights [K]; return (x2, m2, s2, log_weights)."""
+    x2 = _data(x)
+    s2 = _per_component("s2", s2, allow_zero=True)
+    K = len(s2)
+    m2 = _means("m", m, K, x2.shape[1])
+    log_weights = (
+        _expected_log_weights(K, None) if log_weights is None else _per_component("log_weights", log_weights, K)
+    )
+    return x2, m2, s2, log_weights
 
 
 def assignment_logits(x, m, s2, log_weights):
@@ -105,6 +146,10 @@ def assignment_logits(x, m, s2, log_weights):
     Computed as a [K, N] array and returned transposed (column-major), so the
     reductions over k run over contiguous rows: much faster for small K.
     """
+    return _logits(*_check_factors(x, m, s2, log_weights))
+
+
+def _logits(x, m, s2, log_weights):
     x2 = x.reshape(x.shape[0], -1)
     m2 = np.asarray(m, dtype=float).reshape(len(log_weights), -1)
     D = x2.shape[1]
@@ -116,7 +161,7 @@ def assignment_logits(x, m, s2, log_weights):
 
 def _unnormalised(x, m, s2, log_weights):
     """Return (e [K, N], total [N], top [N]) with phi_ik = e_ki / total_i and lse_i = log total_i + top_i."""
-    logits = assignment_logits(x, m, s2, log_weights).T  # [K, N], C-contiguous
+    logits = _logits(x, m, s2, log_weights).T  # [K, N], C-contiguous
     top = logits.max(axis=0)
     logits -= top
     np.exp(logits, out=logits)
@@ -136,9 +181,7 @@ def update_assignments(x, m, s2, log_weights=None):
     ``log_weights`` is E[log pi_k] (default -log K). With ``s2 = 0`` this is
     EM's E-step: the exact posterior p(c_i | x_i, mu = m). Returns phi [N, K].
     """
-    K = len(np.atleast_1d(s2))
-    log_weights = expected_log_weights(K) if log_weights is None else log_weights
-    return _assign(np.asarray(x, dtype=float), m, s2, log_weights)[0]
+    return _assign(*_check_factors(x, m, s2, log_weights))[0]
 
 
 def update_means(x, phi, sigma2):
@@ -147,6 +190,10 @@ def update_means(x, phi, sigma2):
     Returns (m, s2); ``m`` has shape [K] for 1-D data, else [K, D].
     """
     x2, sigma2 = _data(x), positive("sigma2", sigma2)
+    return _update_means(x, x2, _phi("phi", phi, len(x2)), sigma2)
+
+
+def _update_means(x, x2, phi, sigma2):
     precision = 1.0 / sigma2 + phi.sum(0)
     means = (phi.T @ x2) / precision[:, None]
     return _shape_like(x, means), 1.0 / precision
@@ -154,7 +201,8 @@ def update_means(x, phi, sigma2):
 
 def update_weights(phi, alpha0):
     """CAVI update of q(pi) = Dir(alpha): alpha_k = alpha0 + N_k."""
-    return alpha0 + phi.sum(0)
+    phi = _validate.real_array("phi", phi, ndim=2)
+    return positive("alpha0", alpha0) + _phi("phi", phi, len(phi)).sum(0)
 
 
 def elbo(x, phi, m, s2, *, sigma2, alpha=None, alpha0=None):
@@ -172,11 +220,20 @@ def elbo(x, phi, m, s2, *, sigma2, alpha=None, alpha0=None):
     It depends on the data only through N_k, S_k, sum_i |x_i|² and H[q(c)].
     """
     x2, sigma2 = _data(x), positive("sigma2", sigma2)
-    phi = np.asarray(phi, dtype=float)
-    if phi.ndim != 2 or len(phi) != len(x2):
-        raise ValueError(f"phi must have shape [N, K] with N = {len(x2)}, got shape {phi.shape}")
+    phi = _phi("phi", phi, len(x2), distributions=True)
+    _, m, s2, _ = _check_factors(x2, m, _per_component("s2", s2, positive=True), np.zeros(phi.shape[1]))
+    alpha, alpha0 = _weights_prior(alpha, alpha0, len(s2))
     stats = (phi.sum(0), phi.T @ x2, (x2**2).sum(), -xlogy(phi, phi).sum(), x2.shape)
     return _elbo_from_stats(stats, m, s2, sigma2, alpha, alpha0)
+
+
+def _weights_prior(alpha, alpha0, K):
+    """Validate q(pi)'s alpha [K] and the prior's alpha0 (both given, or alpha None)."""
+    if alpha is None:
+        return None, _alpha0(alpha0)
+    if alpha0 is None:
+        raise ValueError("alpha0 (the Dirichlet prior) is needed when alpha (learned weights) is given, got None")
+    return _per_component("alpha", alpha, K, positive=True), _alpha0(alpha0)
 
 
 def _elbo_from_stats(stats, m, s2, sigma2, alpha, alpha0):
@@ -222,16 +279,25 @@ def _assign_with_stats(x2, m, s2, log_weights, want_phi=True):
 
 def elbo_global(x, m, s2, *, sigma2, alpha=None, alpha0=None):
     """The ELBO with q(c) at its optimum for the given global factors (what SVI monitors)."""
-    K, sigma2 = len(np.atleast_1d(s2)), positive("sigma2", sigma2)
-    _, stats = _assign_with_stats(_data(x), m, s2, expected_log_weights(K, alpha), want_phi=False)
+    sigma2 = positive("sigma2", sigma2)
+    x2, m, s2, _ = _check_factors(x, m, _per_component("s2", s2, positive=True))  # s2 = 0: the ELBO is -inf
+    alpha, alpha0 = _weights_prior(alpha, alpha0, len(s2))
+    return _elbo_global(x2, m, s2, sigma2, alpha, alpha0)
+
+
+def _elbo_global(x2, m, s2, sigma2, alpha, alpha0):
+    _, stats = _assign_with_stats(x2, m, s2, _expected_log_weights(len(s2), alpha), want_phi=False)
     return _elbo_from_stats(stats, m, s2, sigma2, alpha, alpha0)
 
 
 def init_means(x, K, seed=0):
-    """k-means++ seeding: K data points, each drawn with probability ∝ squared distance to the chosen ones."""
+    """k-means++ seeding: K data points, each drawn with probability ∝ squared distance to the chosen ones.
+
+    ``seed=None`` draws from numpy's global generator (``np.random.seed`` makes it reproducible).
+    """
     x2 = _data(x)
     K = positive_int("K", K)
-    rng = np.random.default_rng(seed)
+    rng = _validate.numpy_rng(seed)
     centers = [x2[rng.integers(len(x2))]]
     dist2 = ((x2 - centers[0]) ** 2).sum(1)
     for _ in range(K - 1):
@@ -274,7 +340,8 @@ def cavi(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, 
     exact maximiser of the ELBO in its block, so the ELBO never decreases. The
     ELBO is recorded at the start and after every step. Stops when a sweep
     raises the ELBO by less than ``tol`` nats per data point, or after
-    ``max_iter`` sweeps (``tol=0`` runs them all).
+    ``max_iter`` sweeps (``tol=0`` runs them all, whatever rounding does to the
+    ELBO at convergence). ``seed=None`` seeds k-means++ from numpy's global generator.
     """
     x2 = _data(x)
     N = len(x2)
@@ -298,7 +365,7 @@ def cavi(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, 
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
         start = time.perf_counter()
         last_globals = (m, s2, alpha)  # phi is formed only when needed: it is a function of these
-        phi, stats = _assign_with_stats(x2, m, s2, expected_log_weights(K, alpha), want_phi=keep_history)
+        phi, stats = _assign_with_stats(x2, m, s2, _expected_log_weights(K, alpha), want_phi=keep_history)
         spent += time.perf_counter() - start
         record(stats)  # the ELBO after the q(c) step (q(c) optimal for the current globals)
         start = time.perf_counter()
@@ -309,11 +376,11 @@ def cavi(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, 
         if alpha0 is not None:
             alpha = alpha0 + stats[0]  # update_weights, from N_k
             record(stats)
-        if n_iter > 1 and trace[-1] - trace[-1 - steps] < tol * N:
+        if tol > 0 and n_iter > 1 and trace[-1] - trace[-1 - steps] < tol * N:
             break
     if phi is None:
         m_last, s2_last, alpha_last = last_globals
-        phi = update_assignments(x2, m_last, s2_last, expected_log_weights(K, alpha_last))
+        phi = _assign(x2, m_last, s2_last, _expected_log_weights(K, alpha_last))[0]
     return CaviResult(phi, _shape_like(x, m), s2, alpha, np.array(trace), np.array(seconds), n_iter, history)
 
 
@@ -335,9 +402,17 @@ def log_joint_map(x, m, *, sigma2, weights=None, alpha0=None):
 
     sum_i log sum_k w_k N(x_i; m_k, I) + sum_k log N(m_k; 0, sigma2 I) [+ log Dir(w; alpha0)].
     """
-    x2 = _data(x)
-    K = len(np.atleast_1d(weights)) if weights is not None else len(np.atleast_1d(m))
-    weights = np.full(K, 1.0 / K) if weights is None else np.asarray(weights, dtype=float)
+    x2, sigma2 = _data(x), positive("sigma2", sigma2)
+    means = _validate.real_array("m", m, ndim=(1, 2))
+    K = len(means)
+    m = _means("m", means, K, x2.shape[1])
+    if weights is None:
+        weights = np.full(K, 1.0 / K)
+    else:
+        weights = _per_component("weights", weights, K, positive=True)
+        if not math.isclose(weights.sum(), 1.0, abs_tol=1e-9):
+            raise ValueError(f"weights must sum to 1, got {weights!r} (sum {weights.sum()!r})")
+    alpha0 = _alpha0(alpha0)
     _, lse = _assign(x2, m, np.zeros(K), np.log(weights))
     return _log_joint_from_lse(lse, x2, m, weights, sigma2, alpha0)
 
@@ -362,7 +437,8 @@ def em(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, se
             and with learned weights (Dir(alpha0) prior, alpha0 >= 1)
             w_k = (N_k + alpha0 - 1) / (N + K (alpha0 - 1)).
     Each iteration does not decrease log p(x, m [, w]) (``log_joint_map``),
-    recorded at the start and after every iteration.
+    recorded at the start and after every iteration. Stops when an iteration raises it by
+    less than ``tol`` nats per data point (``tol=0``: after ``max_iter`` iterations).
     """
     x2 = _data(x)
     N = len(x2)
@@ -374,12 +450,12 @@ def em(x, K, *, sigma2=100.0, alpha0=None, max_iter=200, tol=1e-8, init=None, se
     trace = [_log_joint_from_lse(lse, x2, m, weights, sigma2, alpha0)]
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
-        m, _ = update_means(x2, phi, sigma2)  # M-step
+        m, _ = _update_means(x2, x2, phi, sigma2)  # M-step
         if alpha0 is not None:
             weights = (phi.sum(0) + alpha0 - 1) / (N + K * (alpha0 - 1))
         phi, lse = _assign(x2, m, np.zeros(K), np.log(weights))  # E-step
         trace.append(_log_joint_from_lse(lse, x2, m, weights, sigma2, alpha0))
-        if n_iter > 1 and trace[-1] - trace[-2] < tol * N:
+        if tol > 0 and n_iter > 1 and trace[-1] - trace[-2] < tol * N:
             break
     return EmResult(phi, _shape_like(x, m), weights, np.array(trace), n_iter)
 
@@ -394,6 +470,13 @@ def step_size(t, kappa=0.7, tau=1.0):
     sum rho_t² < inf (the noise averages out).
     """
     kappa, tau = _kappa(kappa), _nonnegative("tau", tau)
+    t = _validate.real_array("t", t, min_size=0)
+    if (t < 0).any() or (t + tau <= 0).any():
+        raise ValueError(f"t must be >= 0 (steps are counted from 1) with t + tau > 0, got t = {t!r}, tau = {tau!r}")
+    return _step_sizes(t, kappa, tau)
+
+
+def _step_sizes(t, kappa, tau):
     return (np.asarray(t, dtype=float) + tau) ** (-kappa)
 
 
@@ -417,7 +500,13 @@ def intermediate_global(x_batch, phi_batch, *, sigma2, n_total, alpha0=None):
     update (1/sigma2 + N_k, S_k, alpha0 + N_k). Returns (eta [K, D], lambda [K],
     alpha [K] or None).
     """
-    xb = np.asarray(x_batch, dtype=float).reshape(len(x_batch), -1)
+    xb, sigma2 = _data(x_batch, "x_batch"), positive("sigma2", sigma2)
+    phi_batch = _phi("phi_batch", phi_batch, len(xb))
+    n_total, alpha0 = positive_int("n_total", n_total), _alpha0(alpha0)
+    return _intermediate_global(xb, phi_batch, sigma2, n_total, alpha0)
+
+
+def _intermediate_global(xb, phi_batch, sigma2, n_total, alpha0):
     scale = n_total / len(xb)
     counts = scale * phi_batch.sum(0)
     alpha = None if alpha0 is None else alpha0 + counts
@@ -475,14 +564,18 @@ def svi(
     if batch_size > N:
         raise ValueError(f"batch_size must be <= the number of data points N = {N}, got {batch_size}")
     if step_sizes is None:
-        rhos = step_size(np.arange(1, n_steps + 1), kappa, tau)
+        rhos = _step_sizes(np.arange(1, n_steps + 1), _kappa(kappa), _nonnegative("tau", tau))
     else:
-        rhos = np.asarray(step_sizes, dtype=float)
+        rhos = _validate.real_array("step_sizes", step_sizes, min_size=0)
         if rhos.shape != (n_steps,) or not np.all((rhos > 0) & (rhos <= 1)):
             raise ValueError(f"step_sizes must be {n_steps} values in (0, 1], got {np.ravel(step_sizes)[:5]!r}...")
     if eval_steps is None:
         eval_steps = np.unique(np.r_[0, np.geomspace(1, n_steps, 25).astype(int), n_steps])
+    eval_steps = _validate.real_array("eval_steps", eval_steps, ndim=1, min_size=0)
+    if not np.all((eval_steps == np.round(eval_steps)) & (eval_steps >= 0) & (eval_steps <= n_steps)):
+        raise ValueError(f"eval_steps must be integers in [0, n_steps = {n_steps}], got {eval_steps!r}")
     eval_steps = set(int(s) for s in eval_steps)
+    seed = _validate.fresh_numpy_seed(seed)  # the batches and k-means++ share it
     rng = np.random.default_rng(seed)
     m = _initial_means(x, x2, K, init, seed)
     precision = np.full(K, 1.0 / sigma2 + N / K)
@@ -493,8 +586,8 @@ def svi(
         if t > 0:
             start = time.perf_counter()
             batch = x2[rng.integers(0, N, batch_size)]
-            phi = update_assignments(batch, m, 1.0 / precision, expected_log_weights(K, alpha))
-            eta_hat, precision_hat, alpha_hat = intermediate_global(batch, phi, sigma2=sigma2, n_total=N, alpha0=alpha0)
+            phi = _assign(batch, m, 1.0 / precision, _expected_log_weights(K, alpha))[0]
+            eta_hat, precision_hat, alpha_hat = _intermediate_global(batch, phi, sigma2, N, alpha0)
             rho = rhos[t - 1]
             eta = (1 - rho) * eta + rho * eta_hat
             precision = (1 - rho) * precision + rho * precision_hat
@@ -504,6 +597,6 @@ def svi(
             spent += time.perf_counter() - start
         if t in eval_steps:
             steps.append(t)
-            trace.append(elbo_global(x2, m, 1.0 / precision, sigma2=sigma2, alpha=alpha, alpha0=alpha0))
+            trace.append(_elbo_global(x2, m, 1.0 / precision, sigma2, alpha, alpha0))
             seconds.append(spent)
     return SviResult(_shape_like(x, m), 1.0 / precision, alpha, np.array(steps), np.array(trace), np.array(seconds))

@@ -22,9 +22,7 @@ Conventions, used everywhere in this module and the notebooks:
   *mean over the batch* of (distortion + beta * rate).
 """
 
-import contextlib
 import math
-import os
 import time
 from typing import NamedTuple
 
@@ -33,8 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vilab import _validate, threads
 from vilab._validate import finite, positive, positive_int
 from vilab.gaussian import kl_diag_normal
+from vilab.threads import cpu_budget  # noqa: F401 - vilab.vae.cpu_budget, kept importable
 
 N_PIXELS = 28 * 28
 LOG_2PI = math.log(2 * math.pi)
@@ -81,13 +81,22 @@ class VAE(nn.Module):
         self.decoder_out = nn.Linear(self.hidden_dim, N_PIXELS)
 
     def encode(self, x):
-        """x [B, 784] -> (mu, logvar), each [B, latent_dim]; logvar = log sigma^2."""
+        """x [B, 784] -> (mu, logvar), each [B, latent_dim]; logvar = log sigma^2.
+
+        ``x`` is a float tensor (any float dtype: cast to the model's); see ``_model_input``.
+        """
+        return self._encode(_model_input(self, "x", x, N_PIXELS, "[B, 784]"))
+
+    def decode(self, z):
+        """z [..., latent_dim] -> Bernoulli logits [..., 784] (probabilities = sigmoid(logits))."""
+        return self._decode(_model_input(self, "z", z, self.latent_dim, f"[..., {self.latent_dim}]"))
+
+    def _encode(self, x):  # the unchecked forward passes, for inputs already checked (the training loop)
         h = F.relu(self.encoder_hidden(x))
         mu, logvar = self.encoder_out(h).chunk(2, dim=-1)
         return mu, logvar
 
-    def decode(self, z):
-        """z [..., latent_dim] -> Bernoulli logits [..., 784] (probabilities = sigmoid(logits))."""
+    def _decode(self, z):
         return self.decoder_out(F.relu(self.decoder_hidden(z)))
 
     def forward(self, x):
@@ -104,26 +113,67 @@ class Autoencoder(VAE):
     stochastic = False
 
 
-def model_device(model):
-    return next(model.parameters()).device
+def _float_tensor(name, value, shape):
+    """``value`` detached, if it is a floating-point tensor; integer ones (uint8 images) are refused."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor {shape}, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor {shape}, got dtype {value.dtype} "
+            "(binarise uint8 images 0..255 first with vilab.vae.binarize)"
+        )
+    return value.detach()
 
 
-def cpu_budget():
-    """CPUs this process may really use: the affinity mask, capped by a cgroup quota (Binder, Docker).
+def _model_input(model, name, value, width, shape):
+    """A float tensor [..., width] of finite values, detached, in the model's dtype and on its device.
 
-    torch starts one thread per core it can see; in a container limited to one
-    CPU by a quota it still sees the host's cores, and oversubscribed threads
-    make training many times slower. ``train`` runs with at most this many threads.
+    Any float dtype is cast (float64 made from numpy, float16...); integer tensors (uint8
+    images 0..255 included) are rejected: binarise images with ``binarize``.
     """
-    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as file:  # cgroup v2: "<quota> <period>" or "max <period>"
-            quota, period = file.read().split()[:2]
-        if quota != "max":
-            count = min(count, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, count)
+    value = _float_tensor(name, value, shape)
+    if value.dim() == 0 or value.shape[-1] != width:
+        raise ValueError(f"{name} must have shape {shape}, got {list(value.shape)}")
+    parameter = next(model.parameters())
+    value = value.to(device=parameter.device, dtype=parameter.dtype)
+    bad = ~torch.isfinite(value)
+    if bad.any():
+        index = tuple(int(i) for i in bad.nonzero()[0])
+        raise ValueError(f"{name} must be finite, got {value[index].item()!r} at index {index}")
+    return value
+
+
+def _check_model(model):
+    """A vilab VAE, or any torch module with ``encode(x) -> (mu, logvar)`` and ``decode(z) -> logits``."""
+    if isinstance(model, VAE):
+        return model
+    has_networks = callable(getattr(model, "encode", None)) and callable(getattr(model, "decode", None))
+    if not (isinstance(model, nn.Module) and has_networks and next(model.parameters(), None) is not None):
+        raise TypeError(
+            f"model must be a vilab.vae.VAE (or a torch module with encode and decode), got {type(model).__name__}"
+        )
+    return model
+
+
+def _networks(model):
+    """(encode, decode) without the input checks (for inputs already checked): a VAE's own, else the module's."""
+    if isinstance(model, VAE):
+        return model._encode, model._decode
+    return model.encode, model.decode
+
+
+def _latent_dim(model):
+    latent_dim = getattr(_check_model(model), "latent_dim", None)
+    if not isinstance(latent_dim, int):
+        raise TypeError(f"model must have an integer latent_dim (a vilab.vae.VAE does), got {type(model).__name__}")
+    return latent_dim
+
+
+def model_device(model):
+    """The device of ``model``'s parameters."""
+    if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
+        raise TypeError(f"model must be a torch module with parameters, got {type(model).__name__}")
+    return next(model.parameters()).device
 
 
 def best_device():
@@ -150,19 +200,25 @@ def _check_images(images):
     return images.reshape(images.shape[0], N_PIXELS)
 
 
-def _check_binary(x, name="x"):
-    """Float images in {0, 1}, shape [B, 784] (or [B, 28, 28]) -> [B, 784]."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch tensor [B, 784] of 0s and 1s, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(
-            f"{name} must be a floating-point tensor of 0s and 1s, got dtype {x.dtype} "
-            "(binarise uint8 images first with vilab.vae.binarize)"
-        )
+def _check_binary(x, name="x", model=None, binary=True):
+    """Float images in {0, 1} (or [0, 1] when not ``binary``), shape [B, 784] (or [B, 28, 28]) -> [B, 784].
+
+    Any float dtype is accepted and cast to the model's dtype (float32 for a fresh VAE);
+    uint8 images (pixels 0..255) are rejected: binarisation is random, so it is never
+    done silently (use ``binarize``). A tensor that requires grad is detached.
+    """
+    x = _float_tensor(name, x, "[B, 784] of 0s and 1s" if binary else "[B, 784] of values in [0, 1]")
     if x.dim() == 3 and tuple(x.shape[1:]) == (28, 28):
         x = x.reshape(x.shape[0], N_PIXELS)
     if x.dim() != 2 or x.shape[1] != N_PIXELS or x.shape[0] == 0:
         raise ValueError(f"{name} must have shape [B, 784] (or [B, 28, 28]) with B >= 1, got {list(x.shape)}")
+    if model is not None:
+        x = x.to(next(_check_model(model).parameters()).dtype)
+    if not binary:
+        bad = ~((x >= 0) & (x <= 1))
+        if bad.any():
+            raise ValueError(f"{name} must hold pixel values in [0, 1], found {x[bad][0].item()!r}")
+        return x
     bad = (x != 0) & (x != 1)
     if bad.any():
         value = x[bad][0].item()
@@ -174,10 +230,12 @@ def _check_binary(x, name="x"):
 
 
 def binarize(images, seed=0):
-    """Dynamic binarisation, once: x_j ~ Bernoulli(pixel_j / 255), seeded. uint8 [N,28,28] -> float [N,784]."""
+    """Dynamic binarisation, once: x_j ~ Bernoulli(pixel_j / 255), seeded. uint8 [N,28,28] -> float [N,784].
+
+    ``seed=None`` draws from torch's global generator.
+    """
     flat = _check_images(images)
-    generator = torch.Generator().manual_seed(int(seed))
-    return torch.bernoulli(flat.float() / 255.0, generator=generator)
+    return torch.bernoulli(flat.float() / 255.0, generator=_validate.torch_generator(seed))
 
 
 # --- the loss ---------------------------------------------------------------
@@ -192,15 +250,16 @@ class LossTerms(NamedTuple):
 
 
 def _loss_terms(model, x, beta, generator=None):
-    mu, logvar = model.encode(x)
-    if model.stochastic:
+    encode, decode = _networks(model)
+    mu, logvar = encode(x)
+    if getattr(model, "stochastic", True):
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterised sample
         rate = kl_diag_normal(mu, logvar).mean()  # summed over latent dims, mean over batch
     else:
         z = mu
         rate = torch.zeros((), device=mu.device)
-    logits = model.decode(z)
+    logits = decode(z)
     # Bernoulli NLL: -sum_j [x_j log p_j + (1 - x_j) log(1 - p_j)], summed over pixels, mean over batch
     distortion = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
     return LossTerms(distortion + beta * rate, rate, distortion)
@@ -214,13 +273,13 @@ def vae_loss(model, x, beta=1.0, *, seed=None):
     -log p(x|z) summed over the 784 pixels (Bernoulli), KL summed over the
     latent dimensions (closed form, ``vilab.gaussian.kl_diag_normal``), mean
     over the batch; nats. With beta = 1 this is minus the ELBO. ``x`` must be
-    a float tensor [B, 784] of 0s and 1s. Returns ``LossTerms(loss, rate, distortion)``.
+    a float tensor [B, 784] of 0s and 1s (any float dtype, cast to the model's).
+    ``seed=None`` draws the noise from torch's global generator.
+    Returns ``LossTerms(loss, rate, distortion)``.
     """
-    x = _check_binary(x)
-    beta = finite("beta", beta)
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
-    generator = None if seed is None else torch.Generator(model_device(model)).manual_seed(int(seed))
+    x = _check_binary(x, model=model)
+    beta = _validate.nonnegative("beta", beta)
+    generator = _validate.torch_generator(seed, model_device(model))
     return _loss_terms(model, x.to(model_device(model)), beta, generator)
 
 
@@ -263,8 +322,7 @@ def train(
     ``distortion`` (-log p(x|z), nats) and ``seconds`` (wall time of the epoch).
     """
     flat = _check_images(images)
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a vilab.vae.VAE, got {type(model).__name__}")
+    _check_model(model)
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size)
     lr = positive("lr", lr)
@@ -274,27 +332,28 @@ def train(
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {callback!r}")
 
-    device = best_device() if device is None else torch.device(device)
+    device = best_device() if device is None else _device(device)
     model.to(device).train()
     data = flat.to(device)
     n = data.shape[0]
-    generator = torch.Generator(device).manual_seed(int(seed))
+    generator = _validate.torch_generator(seed, device)
     optimizer = _adam(model.parameters(), lr)
     steps_per_epoch = math.ceil(n / batch_size)
     history = {"epoch": [], "loss": [], "rate": [], "distortion": [], "seconds": []}
     bar = _progress_bar(epochs * steps_per_epoch, progress)
     bar_every = max(1, steps_per_epoch // 20)
-    with _cpu_threads():  # never more threads than the CPUs we may use (see cpu_budget)
+    with threads.Tuner() as tuner:  # the fastest thread count for these steps, measured (see vilab.threads)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             totals = torch.zeros(3, device=device)  # sums over the epoch of batch-sum loss, rate, distortion
             order = torch.randperm(n, generator=generator, device=device)
             for step, first in enumerate(range(0, n, batch_size)):
+                tuner.tick()
                 pixels = data[order[first : first + batch_size]]
                 # dynamic binarisation: x_j = 1 with probability pixel_j / 255 (U < p, cheaper than torch.bernoulli)
                 uniform = torch.rand(pixels.shape, generator=generator, device=device)
                 x = (uniform.mul_(255.0) < pixels).float()
-                terms = _loss_terms(model, x, beta, generator)
+                terms = _diverged_step(model, x, beta, generator, lr, epoch)
                 optimizer.zero_grad(set_to_none=True)
                 terms.loss.backward()
                 optimizer.step()
@@ -316,14 +375,23 @@ def train(
     return history
 
 
-@contextlib.contextmanager
-def _cpu_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(min(threads, cpu_budget()))
+def _device(device):
     try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+        return torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be None or a torch device such as 'cpu' or 'cuda', got {device!r}") from error
+
+
+def _diverged_step(model, x, beta, generator, lr, epoch):
+    """The loss terms of one batch, or a clear error when training has diverged (a NaN or infinite loss)."""
+    message = f"training diverged in epoch {epoch}: the loss became NaN or infinite; lower lr (got {lr!r})"
+    try:
+        terms = _loss_terms(model, x, beta, generator)
+    except ValueError as error:  # train built x itself: only a diverged model's NaN/inf means get here
+        raise ValueError(message) from error
+    if not torch.isfinite(terms.loss):
+        raise ValueError(message)
+    return terms
 
 
 def _adam(parameters, lr):
@@ -364,40 +432,46 @@ def iwae_bound(model, x, k, *, seed=0, max_rows=16384):
     float tensor [N, 784] of 0s and 1s; returns a float tensor [N] (on the CPU).
     Work is chunked so that at most ``max_rows`` decoder evaluations are in
     memory at once (k = 1000 on 10k images stays within a few hundred MB).
+    ``seed=None`` draws from torch's global generator.
     """
-    x = _check_binary(x)
+    x = _check_binary(x, model=model)
     k = positive_int("k", k)
     max_rows = positive_int("max_rows", max_rows)
     device = model_device(model)
     was_training = model.training
     model.eval()
-    generator = torch.Generator(device).manual_seed(int(seed))
+    generator = _validate.torch_generator(seed, device)
     images_per_chunk = max(1, max_rows // k)
     samples_per_chunk = min(k, max_rows)
     bounds = []
+    tuner = threads.Tuner(probe_steps=2, first_interval=8)  # the fastest thread count for these chunks, measured
     for first in range(0, x.shape[0], images_per_chunk):
+        tuner.tick()
         xb = x[first : first + images_per_chunk].to(device)
-        mu, logvar = model.encode(xb)
+        mu, logvar = _networks(model)[0](xb)
         std = torch.exp(0.5 * logvar)
         log_w = []
         for done in range(0, k, samples_per_chunk):
             m = min(samples_per_chunk, k - done)
-            eps = torch.randn((m, *mu.shape), generator=generator, device=device)
+            eps = torch.randn((m, *mu.shape), generator=generator, device=device, dtype=mu.dtype)
             z = mu + std * eps  # [m, B, latent]
             log_q = -0.5 * (LOG_2PI + logvar + eps**2).sum(-1)  # log N(z; mu, sigma^2), since (z-mu)/sigma = eps
             log_prior = -0.5 * (LOG_2PI + z**2).sum(-1)
-            log_w.append(_log_bernoulli(model.decode(z), xb) + log_prior - log_q)
+            log_w.append(_log_bernoulli(_networks(model)[1](z), xb) + log_prior - log_q)
         bounds.append((torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)).cpu())
+    tuner.close()
     model.train(was_training)
     return torch.cat(bounds)
 
 
 @torch.no_grad()
 def encode_means(model, x, batch_size=4096):
-    """E_q[z] = mu(x) for float images [N, 784] (0/1 or grey), as a CPU tensor [N, latent]."""
+    """E_q[z] = mu(x) for float images [N, 784] (0/1 or grey in [0, 1]), as a CPU tensor [N, latent]."""
+    x = _check_binary(x, model=model, binary=False)
+    batch_size = positive_int("batch_size", batch_size)
     device = model_device(model)
     return torch.cat(
-        [model.encode(x[i : i + batch_size].to(device))[0].cpu() for i in range(0, x.shape[0], batch_size)]
+        [_networks(model)[0](x[i : i + batch_size].to(device))[0].cpu() for i in range(0, x.shape[0], batch_size)]
     )
 
 
@@ -406,9 +480,11 @@ def active_units(model, x, threshold=0.01):
 
     Returns ``(count, variances)``: the count of latent dimensions whose mean
     encoding varies across the images ``x`` by more than ``threshold``, and the
-    per-dimension variance (numpy array).
+    per-dimension variance (numpy array). ``x`` must hold at least 2 images.
     """
-    x = _check_binary(x)
+    x = _check_binary(x, model=model)
+    if x.shape[0] < 2:
+        raise ValueError(f"x must hold at least 2 images to measure a variance across them, got {x.shape[0]}")
     threshold = positive("threshold", threshold)
     variances = encode_means(model, x).var(dim=0).numpy()
     return int((variances > threshold).sum()), variances
@@ -421,16 +497,22 @@ LATENT_EXPLORER_RANGES = {"z1": (-3.0, 3.0), "z2": (-3.0, 3.0)}
 
 @torch.no_grad()
 def decode_probabilities(model, z):
-    """Pixel probabilities sigmoid(decode(z)) for latent points z [M, latent] -> numpy [M, 28, 28]."""
-    z = torch.as_tensor(np.asarray(z, dtype=np.float32), device=model_device(model))
-    if z.dim() != 2 or z.shape[1] != model.latent_dim:
-        raise ValueError(f"z must have shape [M, {model.latent_dim}], got {list(z.shape)}")
-    return torch.sigmoid(model.decode(z)).cpu().numpy().reshape(-1, 28, 28)
+    """Pixel probabilities sigmoid(decode(z)) for latent points z [M, latent] -> numpy [M, 28, 28].
+
+    ``z``: a list, numpy array or tensor (detached) of finite numbers.
+    """
+    latent_dim = _latent_dim(model)
+    z = _validate.real_array("z", z, min_size=0)
+    if z.ndim != 2 or z.shape[1] != latent_dim or z.shape[0] == 0:
+        raise ValueError(f"z must have shape [M, {latent_dim}] with M >= 1, got {list(z.shape)}")
+    parameter = next(model.parameters())
+    z = torch.as_tensor(z, dtype=parameter.dtype, device=parameter.device)
+    return torch.sigmoid(_networks(model)[1](z)).float().cpu().numpy().reshape(-1, 28, 28)
 
 
 def decode_latent_point(model, z1, z2):
     """The latent explorer's pure function: a 2-D latent point -> 28x28 decoded pixel probabilities."""
-    if model.latent_dim != 2:
+    if _latent_dim(model) != 2:
         raise ValueError(f"the latent explorer needs a model with latent_dim=2, got latent_dim={model.latent_dim}")
     return decode_probabilities(model, [[finite("z1", z1), finite("z2", z2)]])[0]
 
@@ -440,10 +522,10 @@ def manifold_grid(model, n=15, span=2.5):
 
     Row i, column j decodes z = (values[j], values[n-1-i]), so z2 grows upwards as in a plot.
     """
-    if model.latent_dim != 2:
+    if _latent_dim(model) != 2:
         raise ValueError(f"manifold_grid needs a model with latent_dim=2, got latent_dim={model.latent_dim}")
     n = positive_int("n", n)
-    span = positive("span", span)
+    span = _validate.in_range("span", span, 0, 1e6, closed=(False, True))
     values = np.linspace(-span, span, n)
     z1, z2 = np.meshgrid(values, values[::-1])
     images = decode_probabilities(model, np.stack([z1.ravel(), z2.ravel()], axis=1))

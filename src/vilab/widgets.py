@@ -15,7 +15,10 @@ import io
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from PIL import Image
+
+from vilab import _validate
 
 PANEL_CLASS = "vilab-panel"  # CSS class the browser test looks for
 PLOT_CLASS = "vilab-plot"
@@ -39,6 +42,7 @@ def figure_png(fig):
     """
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
+    _figure(fig)
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     if not isinstance(fig.get_layout_engine(), (PlaceHolderLayoutEngine, type(None))):
         canvas.draw()  # once: let the layout engine place the axes, then freeze it
@@ -75,6 +79,12 @@ def figure_png(fig):
     return buffer.getvalue()
 
 
+def _figure(fig):
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure (e.g. from vilab.plots.new_figure), got {type(fig).__name__}")
+    return fig
+
+
 def interactive_panel(fig, controls, update, *, title=""):
     """Build a panel: controls on top, the figure as an image, a readout below.
 
@@ -85,6 +95,12 @@ def interactive_panel(fig, controls, update, *, title=""):
     box has a ``refresh()`` method that re-runs the update with the current
     values.
     """
+    _figure(fig)
+    if not isinstance(controls, dict) or not all(isinstance(c, widgets.ValueWidget) for c in controls.values()):
+        raise TypeError(f"controls must be a dict of name -> ipywidgets value widget (a slider...), got {controls!r}")
+    _validate.callable_("update", update, "a function update(**values) -> HTML text or None")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a string, got {type(title).__name__}")
     width, height = (fig.get_size_inches() * fig.dpi).astype(int)
     image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width}px", height=f"{height}px"))
     image.add_class(PLOT_CLASS)
@@ -224,6 +240,9 @@ def estimator_explorer_panel():
 
     The numbers come from ``vilab.estimators.explore_estimators``; the bins are fixed
     by the exact values of each setting, the exact gradient is the vertical line.
+    The "optimal" baseline is estimated inside each L-sample estimate from its other
+    L - 1 draws (none at L = 1, which the readout says); where its variance has no
+    closed form (L >= 3) the table shows the exact lower bound, marked ">=".
     """
     import numpy as np
 
@@ -236,6 +255,7 @@ def estimator_explorer_panel():
     )
     from vilab.plots import COLORS, new_figure
 
+    baseline_labels = {"mean": "b = E[f] (exact)", "optimal": "b* from the other L−1 draws"}
     fig, axes = new_figure(2, figsize=(8.0, 3.2))
     names = {"score_function": "score function", "pathwise": "pathwise"}
     steps, lines = {}, []
@@ -261,17 +281,29 @@ def estimator_explorer_panel():
         rows = []
         for e, name in names.items():
             exact, empirical, outside = out["exact_variance"][e], out["empirical_variance"][e], out["outside"][e]
+            bound = "≥ " if out["exact_is_lower_bound"][e] else ""
             rows.append(
                 f"<tr><td style='color:{COLORS[e]}'><b>{name}</b></td>"
-                + "".join(f"<td>{exact[j]:.3g}</td><td>{empirical[j]:.3g}</td>" for j in range(2))
+                + "".join(f"<td>{bound}{exact[j]:.3g}</td><td>{empirical[j]:.3g}</td>" for j in range(2))
                 + f"<td>{100 * outside.max():.1f}%</td></tr>"
             )
         gradient = out["exact_gradient"]
+        if out["note"]:  # the sampled baseline fell back to none (L = 1)
+            note = out["note"]
+        elif baseline == "optimal":
+            kind = (
+                "≥: an exact lower bound, no closed form for L ≥ 3"
+                if out["exact_is_lower_bound"]["score_function"]
+                else "exact"
+            )
+            note = f"b* from the other L − 1 draws of each estimate (unbiased); variance {kind}"
+        else:
+            note = {"none": "none (b = 0)", "mean": "the exact b = E[f(x)]"}[baseline]
         return (
             f"f(x) = {FUNCTION_FORMULAS[function]}, x ~ N({mu:.2f}, {sigma:.2f}²), k = {k:.2f}, "
             f"L = {n_samples}: exact gradient ({gradient[0]:.4g}, {gradient[1]:.4g})"
             "<table><tr><th></th><th>Var d/dμ exact</th><th>measured</th><th>Var d/dσ exact</th><th>measured</th>"
-            "<th>outside the axes</th></tr>" + "".join(rows) + "</table>"
+            "<th>outside the axes</th></tr>" + "".join(rows) + "</table>" + f"<b>Baseline</b>: {note}."
         )
 
     ranges, choices, defaults = ESTIMATOR_EXPLORER_RANGES, ESTIMATOR_EXPLORER_CHOICES, ESTIMATOR_EXPLORER_DEFAULTS
@@ -282,7 +314,9 @@ def estimator_explorer_panel():
             for name in ("mu", "sigma", "k")
         },
         "n_samples": widgets.IntSlider(defaults["n_samples"], min=ranges["n_samples"][0], max=ranges["n_samples"][1]),
-        "baseline": widgets.Dropdown(options=choices["baseline"], value=defaults["baseline"]),
+        "baseline": widgets.Dropdown(
+            options=[(baseline_labels.get(b, b), b) for b in choices["baseline"]], value=defaults["baseline"]
+        ),
     }
     for name, control in controls.items():
         control.description = {"n_samples": "L"}.get(name, name)
@@ -302,8 +336,20 @@ def latent_explorer_panel(model, codes=None, labels=None):
     cross at the current z; the right panel is one ``imshow`` whose data is
     replaced in place.
     """
+    import numpy as np
+
     from vilab.plots import new_figure
     from vilab.vae import LATENT_EXPLORER_RANGES, decode_latent_point
+
+    decode_latent_point(model, 0.0, 0.0)  # checks the model (a VAE with latent_dim=2) before anything is drawn
+    if (codes is None) != (labels is None):
+        raise ValueError("codes and labels go together: pass both (encoded images and their classes) or neither")
+    if codes is not None:
+        codes = _validate.real_array("codes", codes, ndim=2)
+        labels = _validate.real_array("labels", labels, ndim=1)
+        if codes.shape[1] != 2 or labels.shape != (len(codes),):
+            raise ValueError(f"codes must be [n, 2] and labels [n], got shapes {codes.shape} and {labels.shape}")
+        codes = np.asarray(codes)
 
     (z1_lo, z1_hi), (z2_lo, z2_hi) = LATENT_EXPLORER_RANGES["z1"], LATENT_EXPLORER_RANGES["z2"]
     fig, (ax_map, ax_image) = new_figure(2, figsize=(7.0, 3.2))
@@ -354,9 +400,17 @@ def cavi_stepper(fit, step, grid):
     """
     import numpy as np
 
-    step = int(np.clip(step, 0, len(fit.history) - 1))
+    from vilab.mixture import CaviResult
+
+    if not isinstance(fit, CaviResult) or not fit.history:
+        raise TypeError(f"fit must be the result of cavi_stepper_history (with its history), got {type(fit).__name__}")
+    step = _validate.integer("step", step, 0, len(fit.history) - 1)
     phi, m, s2, _ = fit.history[step]
-    grid = np.asarray(grid, dtype=float)
+    if np.ndim(m) != 1:
+        raise ValueError(
+            f"fit must come from 1-D data (the stepper draws densities on a line), got means of shape {np.shape(m)}"
+        )
+    grid = _validate.real_array("grid", grid, ndim=1)
     variance = 1.0 + s2[:, None]
     densities = np.exp(-0.5 * (grid - m[:, None]) ** 2 / variance) / np.sqrt(2 * np.pi * variance) / len(m)
     return {
@@ -378,7 +432,7 @@ def cavi_stepper_panel(x, K=3, *, sigma2=100.0, init=None, seed=0):
 
     from vilab.plots import COLORS, new_figure
 
-    x = np.asarray(x, dtype=float)
+    x = _validate.real_array("x", x, ndim=1)  # the stepper draws 1-D data
     fit = cavi_stepper_history(x, K, sigma2=sigma2, init=init, seed=seed)
     grid = np.linspace(x.min() - 1.0, x.max() + 1.0, 300)
     palette = plt.get_cmap("tab10")(np.arange(K) % 10)
