@@ -113,8 +113,8 @@ class Autoencoder(VAE):
     stochastic = False
 
 
-def _float_tensor(name, value, shape):
-    """``value`` detached, if it is a floating-point tensor; integer ones (uint8 images) are refused."""
+def _float_tensor(name, value, shape, detach=True):
+    """``value`` (detached unless ``detach=False``), if it is a floating-point tensor; integer ones are refused."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch tensor {shape}, got {type(value).__name__}")
     if not value.is_floating_point():
@@ -122,16 +122,19 @@ def _float_tensor(name, value, shape):
             f"{name} must be a floating-point tensor {shape}, got dtype {value.dtype} "
             "(binarise uint8 images 0..255 first with vilab.vae.binarize)"
         )
-    return value.detach()
+    return value.detach() if detach else value
 
 
 def _model_input(model, name, value, width, shape):
-    """A float tensor [..., width] of finite values, detached, in the model's dtype and on its device.
+    """A float tensor [..., width] of finite values, in the model's dtype and on its device.
 
     Any float dtype is cast (float64 made from numpy, float16...); integer tensors (uint8
-    images 0..255 included) are rejected: binarise images with ``binarize``.
+    images 0..255 included) are rejected: binarise images with ``binarize``. The input is
+    *not* detached: in a hand-written training loop ``decode(mu + sigma * eps)`` must pass
+    the reconstruction's gradient back to the encoder (detaching it trains the encoder on
+    the KL alone, which collapses every latent unit).
     """
-    value = _float_tensor(name, value, shape)
+    value = _float_tensor(name, value, shape, detach=False)
     if value.dim() == 0 or value.shape[-1] != width:
         raise ValueError(f"{name} must have shape {shape}, got {list(value.shape)}")
     parameter = next(model.parameters())
