@@ -426,12 +426,15 @@ def _log_bernoulli(logits, x):
 
 @torch.no_grad()
 def iwae_bound(model, x, k, *, seed=0, max_rows=16384):
-    """Per-example importance-weighted bound on log p(x) in nats (Burda et al. 2016).
+    """One draw per example of the importance-weighted bound on log p(x), in nats (Burda et al. 2016).
 
     L_k(x) = log (1/k) sum_{i=1..k} p(x, z_i) / q(z_i | x),  z_i ~ q(z|x) i.i.d.,
            = logsumexp_i [log p(x|z_i) + log p(z_i) - log q(z_i|x)] - log k.
 
-    E[L_1] is the ELBO, E[L_k] increases with k and tends to log p(x). ``x`` is a
+    Each value is random: a *stochastic* lower bound, below log p(x) in expectation, not in
+    every draw. E[L_1] is the ELBO, E[L_k] <= E[L_{k+1}] <= log p(x) (Burda et al., Theorem 1),
+    and E[L_k] -> log p(x) as k -> infinity when the weights are bounded (Burda et al.) or,
+    more generally, when E_q|log w| < infinity (a finite ELBO). ``x`` is a
     float tensor [N, 784] of 0s and 1s; returns a float tensor [N] (on the CPU).
     Work is chunked so that at most ``max_rows`` decoder evaluations are in
     memory at once (k = 1000 on 10k images stays within a few hundred MB).
