@@ -20,9 +20,27 @@ our training step against a measured matrix-multiply peak.
 
     .venv/bin/python benchmarks/vae_speed.py            # 10 epochs, IWAE k=1000 on the 10k test images
     .venv/bin/python benchmarks/vae_speed.py --quick    # 2 epochs, IWAE k=100 on 1000 test images
+
+Nothing is chosen here: this mode only reports. The defaults it runs with
+(``vae.DEFAULT_BATCH_SIZE``, ``vae.DEFAULT_LR``) were chosen on the validation
+split by the grid below, which never touches the test set:
+
+    .venv/bin/python benchmarks/vae_speed.py --grid                 # batch x lr, 10 epochs-of-batch-128 budget
+    .venv/bin/python benchmarks/vae_speed.py --grid --seeds 1 2 --batch-sizes 128 256 --lrs 2e-3 3e-3
+
+The grid trains on ``load_fashion_mnist("fit")`` (the first 50,000 training
+images) with 1 torch thread and records the validation ELBO (k=1, the last
+10,000 training images, one fixed binarisation) after every epoch. The
+criterion is the best validation ELBO at equal training time: the time of one
+epoch at each batch size, relative to batch 128, is measured by a step-time
+microbenchmark run back to back (the batch sizes interleaved, minimum of
+repeats, so machine load cancels in the ratios), and a configuration with
+relative epoch cost c gets budget / c epochs (the ELBO interpolated linearly
+between epochs).
 """
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -37,6 +55,8 @@ from vilab.data import load_fashion_mnist
 
 TARGET_SPEEDUP = 1.5
 TARGET_IWAE = -240.0
+GRID_BATCH_SIZES = (64, 128, 256, 512)
+GRID_LRS = (1e-3, 2e-3, 3e-3, 5e-3, 8e-3)
 
 
 # --- the reference: the PyTorch examples VAE and its data pipeline ----------------
@@ -134,6 +154,89 @@ def time_to_reach(target, seconds, elbos):
     return None
 
 
+# --- the grid that chose the defaults: validation only --------------------------------
+
+
+def relative_epoch_cost(images, batch_sizes, repeats=5, n_images=12_800):
+    """Seconds per epoch at each batch size divided by that at batch 128 (always measured, as the unit).
+
+    One epoch of ``vae.train`` on ``n_images`` images per batch size, the sizes
+    interleaved and repeated, the minimum of the repeats kept: the ratios of
+    runs measured back to back, so a busy machine inflates all of them alike.
+    """
+    sizes = sorted({128, *batch_sizes})
+    seconds = {b: [] for b in sizes}
+    for _ in range(repeats):
+        for b in sizes:
+            torch.manual_seed(0)
+            model = vae.VAE(latent_dim=20, hidden_dim=400)
+            seconds[b].append(vae.train(model, images[:n_images], epochs=1, batch_size=b, progress=False)["seconds"][0])
+    return {b: min(seconds[b]) / min(seconds[128]) for b in batch_sizes}
+
+
+def elbo_at(epochs, elbos):
+    """The ELBO after a fractional number of epochs, linear between the epochs measured (elbos[i] after i + 1)."""
+    if epochs <= 1:
+        return elbos[0]
+    low = min(math.floor(epochs), len(elbos))
+    high = min(low + 1, len(elbos))
+    return elbos[low - 1] + (epochs - low) * (elbos[high - 1] - elbos[low - 1])
+
+
+def grid(args):
+    torch.set_num_threads(1)
+    fit_images = load_fashion_mnist("fit")[0][: args.fit_images]
+    validation_x = vae.binarize(load_fashion_mnist("validation")[0], seed=0)  # one fixed binarisation
+    if args.cost:  # ratios measured earlier, e.g. "64:1.34,256:0.87,512:0.82" (batch 128 is 1)
+        cost = {128: 1.0, **{int(b): float(c) for b, c in (item.split(":") for item in args.cost.split(","))}}
+        cost = {b: cost[b] for b in args.batch_sizes}
+    else:
+        cost = relative_epoch_cost(fit_images, args.batch_sizes, repeats=args.repeats)
+    budget = args.budget_epochs
+    print(
+        f"torch {torch.__version__}, 1 thread; fit on {len(fit_images)} images, validation ELBO on {len(validation_x)}"
+    )
+    how = "given" if args.cost else f"step-time microbenchmark, min of {args.repeats}, interleaved"
+    print(f"relative epoch cost ({how}):")
+    print("  " + "  ".join(f"batch {b}: {c:.2f}" for b, c in cost.items()))
+    if args.cost_only:
+        return
+    results = {}
+    for seed in args.seeds:
+        for b in args.batch_sizes:
+            equal_time_epochs = budget / cost[b]
+            epochs = max(budget, math.ceil(equal_time_epochs))
+            for lr in args.lrs:
+                torch.manual_seed(seed)
+                model = vae.VAE(latent_dim=20, hidden_dim=400)
+                elbos = []
+
+                def evaluate(history, model=model, elbos=elbos):
+                    elbos.append(vae.iwae_bound(model, validation_x, 1, seed=0).mean().item())
+
+                vae.train(
+                    model, fit_images, epochs=epochs, batch_size=b, lr=lr, seed=seed, progress=False, callback=evaluate
+                )
+                results[seed, b, lr] = at_epochs, at_time = elbos[budget - 1], elbo_at(equal_time_epochs, elbos)
+                print(
+                    f"seed {seed}  batch {b:4d}  lr {lr:.0e}:  validation ELBO after {budget} epochs {at_epochs:8.2f}"
+                    f"   at equal time ({equal_time_epochs:.1f} epochs) {at_time:8.2f}   "
+                    f"curve {[round(e, 1) for e in elbos]}",
+                    flush=True,
+                )
+    for column, title in ((0, f"after {budget} epochs"), (1, f"at equal time ({budget} epochs of batch 128)")):
+        print(f"\nvalidation ELBO {title}, median over seeds {list(args.seeds)} (nats)")
+        print("batch \\ lr " + "".join(f"{lr:>10.0e}" for lr in args.lrs))
+        for b in args.batch_sizes:
+            cells = [np.median([results[s, b, lr][column] for s in args.seeds]) for lr in args.lrs]
+            print(f"{b:10d} " + "".join(f"{c:10.2f}" for c in cells))
+    best = max(
+        ((b, lr) for b in args.batch_sizes for lr in args.lrs),
+        key=lambda c: np.median([results[s, c[0], c[1]][1] for s in args.seeds]),
+    )
+    print(f"\nbest at equal time: batch_size={best[0]}, lr={best[1]:g}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
@@ -141,7 +244,18 @@ def main():
     parser.add_argument("--iwae-k", type=int, default=1000)
     parser.add_argument("--iwae-images", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--grid", action="store_true", help="the validation grid that chose the defaults")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="grid: seeds (median over them)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=list(GRID_BATCH_SIZES), help="grid")
+    parser.add_argument("--lrs", type=float, nargs="+", default=list(GRID_LRS), help="grid")
+    parser.add_argument("--budget-epochs", type=int, default=10, help="grid: budget in epochs of batch 128")
+    parser.add_argument("--fit-images", type=int, default=50_000, help="grid: first N images of the fit split")
+    parser.add_argument("--repeats", type=int, default=5, help="grid: repeats of the step-time microbenchmark")
+    parser.add_argument("--cost-only", action="store_true", help="grid: only the step-time microbenchmark")
+    parser.add_argument("--cost", default="", help='grid: given epoch-cost ratios, e.g. "64:1.34,256:0.87,512:0.82"')
     args = parser.parse_args()
+    if args.grid:
+        return grid(args)
     if args.quick:
         args.epochs, args.iwae_k, args.iwae_images = 2, 100, 1000
     if args.threads:

@@ -159,6 +159,20 @@ def test_autoencoder_has_no_rate():
     assert history["loss"] == history["distortion"]
 
 
+def test_encode_and_decode_pass_gradients_for_a_hand_written_loop(binary_batch):
+    """decode(mu + sigma * eps) must carry the reconstruction's gradient back to the encoder."""
+    model = tiny_model(latent_dim=3)
+    mu, logvar = model.encode(binary_batch)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=torch.Generator().manual_seed(0))
+    reconstruction = torch.nn.functional.binary_cross_entropy_with_logits(model.decode(z), binary_batch)
+    reconstruction.backward()  # no KL: any encoder gradient came through decode
+    assert model.encoder_hidden.weight.grad is not None
+    assert model.encoder_hidden.weight.grad.abs().max() > 0
+    z64 = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)  # cast to the model's dtype, still attached
+    model.decode(z64).sum().backward()
+    assert z64.grad is not None and z64.grad.abs().max() > 0
+
+
 def test_binarize_is_bernoulli_of_pixel_over_255():
     images = torch.full((200, 28, 28), 64, dtype=torch.uint8)
     x = vae.binarize(images, seed=0)
