@@ -1645,6 +1645,14 @@ good("flows.sample_target", "extreme", lambda: F.sample_target("two_modes", 1, s
 bad("flows.target_grid", "out of range", lambda: F.target_grid("banana", 1), ValueError, "n", "1")
 bad("flows.target_grid", "wrong type", lambda: F.target_grid("banana", 10.5), TypeError, "n", "10.5")
 good("flows.target_grid", "extreme", lambda: F.target_grid("funnel", 2)[1], lambda area: area > 0)
+bad(
+    "flows.target_grid",
+    "out of range",
+    lambda: F.target_grid("funnel", 4, extent=[[1, 0], [0, 1]]),
+    ValueError,
+    "extent",
+)
+bad("flows.target_grid", "wrong shape", lambda: F.target_grid("funnel", 4, extent=[0, 1]), ValueError, "extent")
 bad("flows.kl_on_grid", "out of range", lambda: F.kl_on_grid([0.0], [0.0], 0.0), ValueError, "cell_area", "0.0")
 bad("flows.kl_on_grid", "nan", lambda: F.kl_on_grid([NAN], [0.0], 1.0), ValueError, "log_q", "nan")
 bad("flows.kl_on_grid", "inf", lambda: F.kl_on_grid([0.0], [INF], 1.0), ValueError, "log_p", "inf")

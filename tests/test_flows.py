@@ -40,6 +40,12 @@ def test_each_target_is_normalised_on_its_grid(name):
     assert abs(mass - 1) < 1e-4, mass
 
 
+def test_a_wider_grid_holds_the_same_mass():
+    points, area, (axis1, axis2) = flows.target_grid("two_modes", 400, extent=((-9, 9), (-9.0, 9.0)))
+    assert axis1[0] > -9 and axis2[-1] < 9 and math.isclose(area, (18 / 400) ** 2)
+    assert abs(float(flows.log_target("two_modes", points).exp().sum() * area) - 1) < 1e-6
+
+
 @pytest.mark.parametrize("name", flows.TARGETS)
 def test_exact_draws_have_the_grid_moments(name):
     points, area, _ = flows.target_grid(name, 300)

@@ -102,21 +102,32 @@ def sample_target(name, n, *, seed=None):
     return sign[:, None] * MODE_CENTRE + MODE_STD * eps
 
 
-def target_grid(name, n=200):
+def target_grid(name, n=200, *, extent=None):
     """An n × n grid over target ``name``'s region: (points (n², 2), cell area, (axis 1, axis 2)).
 
-    The points are the cell centres of the region ``EXTENTS[name]``, row-major (axis 1
-    varies slowest): ``values.reshape(n, n)[i, j]`` is the value at (axis1[i], axis2[j]).
+    The points are the cell centres of the region ``extent`` = ((low₁, high₁), (low₂, high₂)),
+    by default ``EXTENTS[name]``; row-major (axis 1 varies slowest):
+    ``values.reshape(n, n)[i, j]`` is the value at (axis1[i], axis2[j]).
     """
     name = one_of("name", name, set(TARGETS))
     n = _validate.integer("n", n, 2, 4000)
+    extent = EXTENTS[name] if extent is None else _extent(extent)
     axes = []
-    for low, high in EXTENTS[name]:
+    for low, high in extent:
         width = (high - low) / n
         axes.append(torch.linspace(low + width / 2, high - width / 2, n, dtype=DTYPE))
     points = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
     area = float((axes[0][1] - axes[0][0]) * (axes[1][1] - axes[1][0]))
     return points, area, tuple(axes)
+
+
+def _extent(extent):
+    box = _validate.real_array("extent", extent, ndim=2)
+    if box.shape != (2, 2) or not (box[:, 0] < box[:, 1]).all():
+        raise ValueError(
+            f"extent must be ((low1, high1), (low2, high2)) with low < high, got {_validate.shown(extent)}"
+        )
+    return tuple((float(low), float(high)) for low, high in box)
 
 
 def kl_on_grid(log_q, log_p, cell_area):
