@@ -11,15 +11,6 @@ from vilab import flows
 DTYPE = torch.float64
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small tensors: thread hand-offs cost more than they save (and this CPU is shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def perturbed_flow(n_layers=3, seed=0):
     """A flow away from the identity: every parameter (the zero-initialised last layers too) drawn at random."""
     flow = flows.CouplingFlow(2, n_layers, hidden=8, loc=[0.3, -0.2], scale=[0.7, 0.5], seed=seed)
