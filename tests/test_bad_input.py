@@ -33,6 +33,7 @@ from vilab import (
     data,
     diagnostics,
     estimators,
+    flows,
     gaussian,
     inference,
     mixture,
@@ -1814,6 +1815,141 @@ good(  # a huge constant offset changes nothing (the ratios are shifted by their
     bool,
 )
 good("diagnostics.psis", "extreme", lambda: D.psis(1e3 * np.log1p(_heavy)), finite)  # weights spanning e^5000
+
+# --- vilab.flows ---------------------------------------------------------------------------------------------------
+F = flows
+Z2 = torch.zeros(3, 2, dtype=torch.float64)
+
+
+def small_flow(n_layers=2):
+    return F.CouplingFlow(2, n_layers, hidden=4, seed=0)
+
+
+bad("flows.log_target", "unknown option", lambda: F.log_target("donut", Z2), ValueError, "name", "donut")
+bad("flows.log_target", "wrong type", lambda: F.log_target("banana", [[0.0, 0.0]]), TypeError, "z")
+bad("flows.log_target", "wrong shape", lambda: F.log_target("banana", torch.zeros(3, 3)), ValueError, "z", "(3, 3)")
+bad("flows.log_target", "wrong shape", lambda: F.log_target("banana", torch.zeros(0, 2)), ValueError, "z")
+bad("flows.log_target", "nan", lambda: F.log_target("funnel", torch.tensor([[0.0, NAN]])), ValueError, "z", "nan")
+bad(
+    "flows.log_target",
+    "wrong dtype",
+    lambda: F.log_target("funnel", torch.ones(2, 2, dtype=torch.bool)),
+    TypeError,
+    "z",
+)
+good("flows.log_target", "extreme", lambda: F.log_target("funnel", torch.tensor([[-30.0, 0.0], [30.0, 1e6]])), finite)
+good("flows.log_target", "requires grad", lambda: F.log_target("two_modes", grad([[0.1, 0.2]])).requires_grad, bool)
+bad("flows.sample_target", "out of range", lambda: F.sample_target("banana", 0), ValueError, "n", "0")
+bad("flows.sample_target", "seed", lambda: F.sample_target("banana", 5, seed=2.5), TypeError, "seed", "2.5")
+bad("flows.sample_target", "unknown option", lambda: F.sample_target(3, 5), TypeError, "name")
+good("flows.sample_target", "extreme", lambda: F.sample_target("two_modes", 1, seed=0), lambda x: x.shape == (1, 2))
+bad("flows.target_grid", "out of range", lambda: F.target_grid("banana", 1), ValueError, "n", "1")
+bad("flows.target_grid", "wrong type", lambda: F.target_grid("banana", 10.5), TypeError, "n", "10.5")
+good("flows.target_grid", "extreme", lambda: F.target_grid("funnel", 2)[1], lambda area: area > 0)
+bad(
+    "flows.target_grid",
+    "out of range",
+    lambda: F.target_grid("funnel", 4, extent=[[1, 0], [0, 1]]),
+    ValueError,
+    "extent",
+)
+bad("flows.target_grid", "wrong shape", lambda: F.target_grid("funnel", 4, extent=[0, 1]), ValueError, "extent")
+bad("flows.kl_on_grid", "out of range", lambda: F.kl_on_grid([0.0], [0.0], 0.0), ValueError, "cell_area", "0.0")
+bad("flows.kl_on_grid", "nan", lambda: F.kl_on_grid([NAN], [0.0], 1.0), ValueError, "log_q", "nan")
+bad("flows.kl_on_grid", "inf", lambda: F.kl_on_grid([0.0], [INF], 1.0), ValueError, "log_p", "inf")
+bad("flows.kl_on_grid", "wrong shape", lambda: F.kl_on_grid([0.0, 0.0], [0.0], 1.0), ValueError, "log_q", "(2,)")
+bad("flows.kl_on_grid", "empty", lambda: F.kl_on_grid([], [], 1.0), ValueError, "log_q", "empty")
+bad("flows.kl_on_grid", "wrong type", lambda: F.kl_on_grid("a", [0.0], 1.0), TypeError, "log_q")
+good("flows.kl_on_grid", "extreme", lambda: F.kl_on_grid([0.0, -INF], [-INF, 0.0], 1.0), lambda v: v == math.inf)
+good("flows.kl_on_grid", "requires grad", lambda: F.kl_on_grid(grad([-1.0]), grad([-1.0]), 1.0), lambda v: v == 0.0)
+bad("flows.AffineCoupling", "out of range", lambda: F.AffineCoupling(1), ValueError, "dim", "1")
+bad("flows.AffineCoupling", "wrong type", lambda: F.AffineCoupling(2, 4, flip=1), TypeError, "flip", "1")
+bad("flows.AffineCoupling", "out of range", lambda: F.AffineCoupling(2, 0), ValueError, "hidden", "0")
+bad("flows.AffineCoupling.forward", "wrong shape", lambda: F.AffineCoupling(2)(torch.zeros(3, 5)), ValueError, "z")
+bad(
+    "flows.AffineCoupling.inverse",
+    "inf",
+    lambda: F.AffineCoupling(2).inverse(torch.tensor([[INF, 0.0]])),
+    ValueError,
+    "x",
+)
+good(
+    "flows.AffineCoupling.inverse",
+    "extreme",
+    lambda: F.AffineCoupling(3).inverse(torch.ones(2, 3))[0].shape == (2, 3),
+    bool,
+)
+bad(
+    "flows.AffineCoupling.shift_and_log_scale",
+    "wrong shape",
+    lambda: F.AffineCoupling(2).shift_and_log_scale(torch.zeros(3, 2)),
+    ValueError,
+    "x_kept",
+)
+good(
+    "flows.AffineCoupling.shift_and_log_scale",
+    "extreme",
+    lambda: F.AffineCoupling(2).shift_and_log_scale(Z2[:, :1]),
+    finite,
+)
+bad("flows.CouplingFlow", "out of range", lambda: F.CouplingFlow(2, -1), ValueError, "n_layers", "-1")
+bad("flows.CouplingFlow", "wrong shape", lambda: F.CouplingFlow(2, loc=[0.0]), ValueError, "loc", "(1,)")
+bad("flows.CouplingFlow", "out of range", lambda: F.CouplingFlow(2, scale=[1.0, 0.0]), ValueError, "scale", "0.0")
+bad("flows.CouplingFlow", "seed", lambda: F.CouplingFlow(2, seed="3"), TypeError, "seed", "3")
+good("flows.CouplingFlow", "extreme", lambda: F.CouplingFlow(2, 0).log_prob(Z2), finite)
+bad("flows.CouplingFlow.forward", "wrong shape", lambda: small_flow()(torch.zeros(2)), ValueError, "z")
+good("flows.CouplingFlow.forward", "extreme", lambda: small_flow()(torch.full((2, 2), 1e6)), finite)
+bad(
+    "flows.CouplingFlow.inverse",
+    "nan",
+    lambda: small_flow().inverse(torch.tensor([[NAN, 0.0]])),
+    ValueError,
+    "x",
+    "nan",
+)
+bad("flows.CouplingFlow.log_prob", "wrong type", lambda: small_flow().log_prob("x"), TypeError, "x")
+good("flows.CouplingFlow.log_prob", "requires grad", lambda: small_flow().log_prob(grad([[0.1, 0.2]])), finite)
+bad("flows.CouplingFlow.sample", "out of range", lambda: small_flow().sample(0), ValueError, "n", "0")
+bad("flows.CouplingFlow.sample", "seed", lambda: small_flow().sample(2, seed=-1), ValueError, "seed", "-1")
+bad("flows.fit_reverse_kl", "wrong type", lambda: F.fit_reverse_kl("flow", gauss_log_prob), TypeError, "flow")
+bad("flows.fit_reverse_kl", "wrong type", lambda: F.fit_reverse_kl(small_flow(), 3), TypeError, "log_prob")
+bad(
+    "flows.fit_reverse_kl",
+    "out of range",
+    lambda: F.fit_reverse_kl(small_flow(), gauss_log_prob, lr=0),
+    ValueError,
+    "lr",
+)
+bad(
+    "flows.fit_reverse_kl",
+    "wrong shape",
+    lambda: F.fit_reverse_kl(small_flow(), lambda x: x, n_steps=2),
+    ValueError,
+    "log_prob",
+)
+good(
+    "flows.fit_reverse_kl", "extreme", lambda: F.fit_reverse_kl(small_flow(), gauss_log_prob, n_steps=2, seed=0), finite
+)
+bad(
+    "flows.fit_forward_kl",
+    "wrong shape",
+    lambda: F.fit_forward_kl(small_flow(), torch.zeros(4, 3)),
+    ValueError,
+    "samples",
+)
+bad(
+    "flows.fit_forward_kl",
+    "out of range",
+    lambda: F.fit_forward_kl(small_flow(), Z2, batch_size=0),
+    ValueError,
+    "batch_size",
+)
+good(
+    "flows.fit_forward_kl",
+    "extreme",
+    lambda: F.fit_forward_kl(small_flow(), Z2, n_steps=2, batch_size=99, seed=0),
+    finite,
+)
 
 
 # --- vilab.threads ---------------------------------------------------------------------------------------------------
