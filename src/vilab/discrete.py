@@ -262,7 +262,7 @@ class BinaryVAE(torch.nn.Module):
             raise TypeError(f"x must be a torch tensor of binary pixels, got {_validate.shown(x)}")
         if x.dim() != 2 or x.shape[1] != self.decoder.out_features:
             raise ValueError(f"x must be a tensor [N, {self.decoder.out_features}] of pixels, got {tuple(x.shape)}")
-        if not torch.isin(x, torch.tensor([0.0, 1.0], dtype=x.dtype)).all():
+        if not ((x == 0) | (x == 1)).all():
             raise ValueError("x must be binary pixels (0 or 1), e.g. from vilab.discrete.downsample")
         return x.to(torch.float64)
 
@@ -354,7 +354,7 @@ def train(model, x, *, method, steps, batch_size=100, lr=0.01, n_samples=4, temp
         raise ValueError(f"n_samples must be >= 2 for REINFORCE with RLOO (it leaves one out), got {n_samples}")
     temperature = _validate.positive("temperature", temperature)
     generator = _validate.torch_generator(_validate.fresh_seed(seed))
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # the fused CPU kernel: fewer small ops
     losses = np.empty(steps)
     start = time.perf_counter()
     with threads.Tuner() as tuner:  # the fastest thread count for these small steps, measured (see vilab.threads)
