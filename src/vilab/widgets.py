@@ -492,7 +492,7 @@ def relaxation_explorer_panel(problem):
 
     names = {"score_function": "score function", "gumbel": "Gumbel-softmax", "straight_through": "straight-through"}
     (t_lo, t_hi), (l_lo, l_hi) = RELAXATION_EXPLORER_RANGES["tau"], RELAXATION_EXPLORER_RANGES["n_samples"]
-    sweep = relaxation_sweep(problem, np.geomspace(t_lo, t_hi, 25), 1, 2000)
+    sweep = relaxation_sweep(problem, np.geomspace(t_lo, t_hi, 13), 1, 1000)  # once, at build
     fig, (ax_curve, ax_hist) = new_figure(2, figsize=(8.0, 3.4))
     curves = {}
     for method in ("gumbel", "straight_through"):
