@@ -1655,6 +1655,9 @@ good("discrete.GradientProblem.derivatives", "extreme", lambda: gp().derivatives
 good("discrete.GradientProblem.exact_value", "extreme", lambda: gp(logits=[60.0] * 4).exact_value(), finite)
 good("discrete.GradientProblem.exact_gradient", "extreme", lambda: gp(logits=[-60.0] * 4).exact_gradient(), finite)
 good("discrete.GradientProblem.optimal_baseline", "extreme", lambda: gp(logits=[30.0] * 4).optimal_baseline(), finite)
+good("discrete.GradientProblem.optimal_baseline", "extreme", lambda: gp(logits=[800.0] * 4).optimal_baseline(), finite)
+good("discrete.GradientProblem.exact_variance", "extreme", lambda: gp(logits=[-800.0] * 4).exact_variance("optimal"),
+     finite)  # fmt: skip
 bad("discrete.GradientProblem.exact_variance", "unknown option", lambda: gp().exact_variance("loo"), ValueError,
     "baseline", "loo")  # fmt: skip
 bad("discrete.GradientProblem.exact_variance", "out of range", lambda: gp().exact_variance("rloo", 1), ValueError,

@@ -133,8 +133,8 @@ class GradientProblem:
         return self._derivatives(self._z(z))
 
     def _derivatives(self, z):
-        # in torch: its sigmoid is several times faster than numpy's, and its thread count follows vilab.threads
-        # (numpy's BLAS starts one thread per core, 20x slower here when other processes share the CPU)
+        # in torch, whose thread count follows vilab.threads: numpy's BLAS starts one thread per core, and its
+        # [4000, 8] x [8, 196] product measured 25x slower (1 ms -> 26 ms) while other processes shared the CPU
         weight = torch.from_numpy(self.weight)
         probabilities = torch.sigmoid(
             torch.from_numpy(z.reshape(-1, z.shape[-1])) @ weight.T + torch.from_numpy(self.bias)
@@ -157,7 +157,8 @@ class GradientProblem:
     def optimal_baseline(self):
         """b*_k = E[g s_k^2] / E[s_k^2], the constant minimising coordinate k's variance, [K] (exact)."""
         s2, gs2, *_ = self._moments()
-        return gs2 / s2
+        # a latent with q(z_k) = 0 or 1 in float64 has s_k = 0 always: any b gives variance 0; take b = 0
+        return np.divide(gs2, s2, out=np.zeros_like(s2), where=s2 > 0)
 
     def _baseline(self, baseline):
         """The constant b [K] of "none", "mean" or "optimal" (RLOO has no constant)."""
