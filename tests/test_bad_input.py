@@ -32,6 +32,7 @@ from vilab import (
     check,
     data,
     diagnostics,
+    discrete,
     estimators,
     flows,
     gaussian,
@@ -1950,6 +1951,113 @@ good(
     lambda: F.fit_forward_kl(small_flow(), Z2, n_steps=2, batch_size=99, seed=0),
     finite,
 )
+# === vilab.discrete ==============================================================================
+
+
+def gp(**changes):
+    """A small GradientProblem (4 latents, 6 pixels), with any argument replaced."""
+    rng = np.random.default_rng(0)
+    args = {"x": [1.0, 0.0, 1.0, 1.0, 0.0, 0.0], "weight": rng.normal(size=(6, 4)), "bias": np.zeros(6)}
+    args["logits"] = [0.5, -1.0, 0.0, 2.0]
+    return discrete.GradientProblem(**(args | changes))
+
+
+def bvae():
+    return discrete.BinaryVAE(3, 6, seed=0)
+
+
+XB = torch.tensor([[1.0, 0.0, 1.0, 1.0, 0.0, 0.0]] * 4)
+Dd = discrete
+good("discrete.configurations", "extreme", lambda: Dd.configurations(1).tolist() == [[0.0], [1.0]], bool)
+bad("discrete.configurations", "out of range", lambda: Dd.configurations(21), ValueError, "n_latents", "21")
+bad("discrete.configurations", "wrong type", lambda: Dd.configurations(2.0), TypeError, "n_latents")
+good("discrete.downsample", "extreme", lambda: Dd.downsample(images(2), 28).shape == (2, 784), bool)
+bad("discrete.downsample", "out of range", lambda: Dd.downsample(images(2), 5), ValueError, "size", "5")
+bad("discrete.downsample", "wrong dtype", lambda: Dd.downsample(images(2).float()), TypeError, "images")
+bad("discrete.downsample", "wrong shape", lambda: Dd.downsample(images(2)[:, :14]), ValueError, "images")
+bad("discrete.downsample", "empty", lambda: Dd.downsample(images(2)[:0]), ValueError, "images")
+bad("discrete.GradientProblem", "wrong shape", lambda: gp(bias=np.zeros(5)), ValueError, "bias")
+bad("discrete.GradientProblem", "nan", lambda: gp(logits=[0.0, NAN, 0.0, 0.0]), ValueError, "logits", "nan")
+bad("discrete.GradientProblem", "out of range", lambda: gp(x=[0.5, 0, 1, 1, 0, 0]), ValueError, "x", "0.5")
+bad("discrete.GradientProblem", "wrong type", lambda: gp(weight="W"), TypeError, "weight")
+bad("discrete.GradientProblem", "out of range", lambda: gp(weight=np.zeros((6, 21)), logits=np.zeros(21)),
+    ValueError, "logits")  # fmt: skip
+good("discrete.GradientProblem", "requires grad", lambda: gp(logits=grad([0.5, -1.0, 0.0, 2.0])).exact_value(), finite)
+good("discrete.GradientProblem", "extreme", lambda: gp(logits=[40.0, -40.0, 0.0, 0.0]).exact_gradient(), finite)
+bad("discrete.GradientProblem.values", "wrong shape", lambda: gp().values(np.zeros(3)), ValueError, "z")
+bad("discrete.GradientProblem.values", "inf", lambda: gp().values([0.0, INF, 0.0, 0.0]), ValueError, "z", "inf")
+bad("discrete.GradientProblem.derivatives", "wrong type", lambda: gp().derivatives("z"), TypeError, "z")
+good("discrete.GradientProblem.derivatives", "extreme", lambda: gp().derivatives(np.ones((2, 3, 4))), finite)
+good("discrete.GradientProblem.exact_value", "extreme", lambda: gp(logits=[60.0] * 4).exact_value(), finite)
+good("discrete.GradientProblem.exact_gradient", "extreme", lambda: gp(logits=[-60.0] * 4).exact_gradient(), finite)
+good("discrete.GradientProblem.optimal_baseline", "extreme", lambda: gp(logits=[30.0] * 4).optimal_baseline(), finite)
+good("discrete.GradientProblem.optimal_baseline", "extreme", lambda: gp(logits=[800.0] * 4).optimal_baseline(), finite)
+good("discrete.GradientProblem.exact_variance", "extreme", lambda: gp(logits=[-800.0] * 4).exact_variance("optimal"),
+     finite)  # fmt: skip
+bad("discrete.GradientProblem.exact_variance", "unknown option", lambda: gp().exact_variance("loo"), ValueError,
+    "baseline", "loo")  # fmt: skip
+bad("discrete.GradientProblem.exact_variance", "out of range", lambda: gp().exact_variance("rloo", 1), ValueError,
+    "n_samples")  # fmt: skip
+bad("discrete.GradientProblem.exact_variance", "wrong type", lambda: gp().exact_variance("none", 2.5), TypeError,
+    "n_samples")  # fmt: skip
+bad("discrete.GradientProblem.score_function", "out of range", lambda: gp().score_function(0, 10), ValueError,
+    "n_samples")  # fmt: skip
+bad("discrete.GradientProblem.score_function", "seed", lambda: gp().score_function(2, 10, seed=1.5), TypeError,
+    "seed")  # fmt: skip
+bad("discrete.GradientProblem.score_function", "unknown option", lambda: gp().score_function(2, 10, baseline=None),
+    TypeError, "baseline")  # fmt: skip
+good("discrete.GradientProblem.score_function", "extreme", lambda: gp().score_function(1, 1, seed=0), finite)
+bad("discrete.GradientProblem.relaxed", "out of range", lambda: gp().relaxed(0.0, 1, 10), ValueError, "temperature")
+bad("discrete.GradientProblem.relaxed", "nan", lambda: gp().relaxed(NAN, 1, 10), ValueError, "temperature", "nan")
+bad("discrete.GradientProblem.relaxed", "wrong type", lambda: gp().relaxed(1.0, 1, 10, straight_through=1),
+    TypeError, "straight_through")  # fmt: skip
+good("discrete.GradientProblem.relaxed", "extreme", lambda: gp().relaxed(1e-3, 2, 50, seed=0), finite)
+good("discrete.GradientProblem.relaxed", "extreme", lambda: gp().relaxed(1e3, 2, 50, seed=0), finite)
+bad("discrete.BinaryVAE", "out of range", lambda: Dd.BinaryVAE(0, 6), ValueError, "n_latents", "0")
+bad("discrete.BinaryVAE", "wrong type", lambda: Dd.BinaryVAE(3, 6.0), TypeError, "n_pixels")
+bad("discrete.BinaryVAE", "out of range", lambda: Dd.BinaryVAE(3, 2, pixel_means=[0.5, 1.0]), ValueError,
+    "pixel_means")  # fmt: skip
+bad("discrete.BinaryVAE", "seed", lambda: Dd.BinaryVAE(3, 6, seed=-1), ValueError, "seed", "-1")
+bad("discrete.BinaryVAE.encode", "wrong shape", lambda: bvae().encode(XB[:, :5]), ValueError, "x")
+bad("discrete.BinaryVAE.encode", "out of range", lambda: bvae().encode(XB * 0.5), ValueError, "x")
+bad("discrete.BinaryVAE.encode", "wrong type", lambda: bvae().encode(XB.tolist()), TypeError, "x")
+bad("discrete.BinaryVAE.log_likelihood", "wrong shape", lambda: bvae().log_likelihood(XB, torch.zeros(4, 2)),
+    ValueError, "z")  # fmt: skip
+bad("discrete.BinaryVAE.log_likelihood", "nan", lambda: bvae().log_likelihood(XB, torch.full((4, 3), NAN)),
+    ValueError, "z")  # fmt: skip
+good("discrete.BinaryVAE.log_likelihood", "extreme", lambda: bvae().log_likelihood(XB, torch.rand(5, 4, 3)), finite)
+bad("discrete.BinaryVAE.kl", "wrong type", lambda: bvae().kl([0.0, 1.0, 2.0]), TypeError, "logits")
+good("discrete.BinaryVAE.kl", "extreme", lambda: bvae().kl(torch.tensor([[80.0, -80.0, 0.0]])), finite)
+good("discrete.BinaryVAE.elbo", "extreme", lambda: bvae().elbo(XB), finite)
+bad("discrete.BinaryVAE.elbo", "nan", lambda: bvae().elbo(torch.full((2, 6), NAN)), ValueError, "x")
+good("discrete.BinaryVAE.log_evidence", "extreme", lambda: bvae().log_evidence(XB), finite)
+bad("discrete.BinaryVAE.log_evidence", "wrong type", lambda: bvae().log_evidence(np.ones((2, 6))), TypeError, "x")
+bad("discrete.train", "unknown option", lambda: Dd.train(bvae(), XB, method="vimco", steps=1), ValueError, "method")
+bad("discrete.train", "out of range", lambda: Dd.train(bvae(), XB, method="exact", steps=0), ValueError, "steps")
+bad("discrete.train", "out of range", lambda: Dd.train(bvae(), XB, method="exact", steps=1, batch_size=0),
+    ValueError, "batch_size", "0")  # fmt: skip
+bad("discrete.train", "out of range", lambda: Dd.train(bvae(), XB, method="reinforce", steps=1, n_samples=1),
+    ValueError, "n_samples")  # fmt: skip
+bad("discrete.train", "out of range", lambda: Dd.train(bvae(), XB, method="gumbel", steps=1, temperature=-1.0),
+    ValueError, "temperature")  # fmt: skip
+bad("discrete.train", "wrong type", lambda: Dd.train("model", XB, method="exact", steps=1), TypeError, "model")
+good("discrete.train", "extreme", lambda: Dd.train(bvae(), XB, method="gumbel", steps=2, temperature=1e-3), finite)
+good("discrete.relaxation_sweep", "extreme", lambda: Dd.relaxation_sweep(gp(), [0.01, 100.0], 1, 100), finite)
+bad("discrete.relaxation_sweep", "out of range", lambda: Dd.relaxation_sweep(gp(), [0.0], 1, 100), ValueError,
+    "temperatures")  # fmt: skip
+bad("discrete.relaxation_sweep", "wrong type", lambda: Dd.relaxation_sweep("p", [1.0], 1, 100), TypeError, "problem")
+bad("discrete.relaxation_sweep", "out of range", lambda: Dd.relaxation_sweep(gp(), [1.0], 1, 1), ValueError,
+    "n_replicates")  # fmt: skip
+good("discrete.relaxation_explorer", "extreme", lambda: Dd.relaxation_explorer(gp(), 0.05, "rloo", 16), finite)
+bad("discrete.relaxation_explorer", "unknown option", lambda: Dd.relaxation_explorer(gp(), 1.0, "b", 2), ValueError,
+    "baseline")  # fmt: skip
+bad("discrete.relaxation_explorer", "out of range", lambda: Dd.relaxation_explorer(gp(), 1.0, "rloo", 1),
+    ValueError, "n_samples")  # fmt: skip
+bad("discrete.relaxation_explorer", "wrong type", lambda: Dd.relaxation_explorer(None, 1.0, "none", 2), TypeError,
+    "problem")  # fmt: skip
+bad("widgets.relaxation_explorer_panel", "wrong type", lambda: W.relaxation_explorer_panel("p"), TypeError, "problem")
+good("widgets.relaxation_explorer_panel", "extreme", lambda: W.relaxation_explorer_panel(gp()).children,
+     lambda c: len(c) > 0)  # fmt: skip
 
 
 # --- vilab.threads ---------------------------------------------------------------------------------------------------

@@ -40,11 +40,20 @@ def _cavi_fit():
     return cavi_stepper_history(_mixture_data(), 3)
 
 
+def _gradient_problem():
+    from vilab.discrete import GradientProblem
+
+    rng = np.random.default_rng(0)  # a decoder with 8 latents and 49 pixels, one image, moderate logits
+    x = (rng.random(49) < 0.4).astype(float)
+    return GradientProblem(x, rng.normal(0.0, 1.0, (49, 8)), rng.normal(0.0, 1.0, 49), rng.normal(0.0, 1.5, 8))
+
+
 # (function name, parameter) -> a builder of a representative value for a non-slider parameter.
 CONTEXT = {
     ("decode_latent_point", "model"): _vae_model,
     ("cavi_stepper", "fit"): _cavi_fit,
     ("cavi_stepper", "grid"): lambda: np.linspace(-8.0, 9.0, 300),
+    ("relaxation_explorer", "problem"): _gradient_problem,
 }
 
 
@@ -52,6 +61,7 @@ CONTEXT = {
 PANEL_CONTEXT = {
     "latent_explorer_panel": {"model": _vae_model},
     "cavi_stepper_panel": {"x": _mixture_data},
+    "relaxation_explorer_panel": {"problem": _gradient_problem},
 }
 
 

@@ -36,6 +36,9 @@ COLORS = {
     "iwae": "#222222",  # the importance-weighted bound, our estimate of log p(x)
     "ae": "#a6761d",  # brown: the plain autoencoder
     "vae": "#1f78b4",
+    # discrete latents (notebook 02b): REINFORCE is "score_function", enumeration is "exact"
+    "gumbel": "#7570b3",  # purple: the Gumbel-softmax (binary Concrete) relaxation
+    "straight_through": "#641070",  # dark plum
 }
 
 FIGSIZE = (8.0, 3.2)  # default width x height in inches for a two-panel row

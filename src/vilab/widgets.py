@@ -465,3 +465,81 @@ def cavi_stepper_panel(x, K=3, *, sigma2=100.0, init=None, seed=0):
     low, high = CAVI_STEPPER_RANGES["step"]
     slider = widgets.IntSlider(value=low, min=low, max=high, step=1, description="step", continuous_update=True)
     return interactive_panel(fig, {"step": slider}, update, title="CAVI, one coordinate step at a time")
+
+
+# --- notebook 02b: the relaxation explorer --------------------------------------------
+
+
+def relaxation_explorer_panel(problem):
+    """Temperature, baseline and sample-count controls for one discrete-latent gradient (``GradientProblem``).
+
+    Left: squared bias and variance (summed over the latents, log scales) of Gumbel-softmax and
+    straight-through against the temperature (``vilab.discrete.relaxation_sweep``, once, at L = 1; the
+    variance of an L-sample average is that over L), with the exact variance of the score function with the
+    chosen baseline as a dashed line and the current temperature marked. Right: histograms of the three
+    estimators of the largest gradient coordinate (``vilab.discrete.relaxation_explorer``), exact value in black.
+    """
+    import numpy as np
+
+    from vilab.discrete import (
+        BASELINES,
+        RELAXATION_EXPLORER_DEFAULTS,
+        RELAXATION_EXPLORER_RANGES,
+        relaxation_explorer,
+        relaxation_sweep,
+    )
+    from vilab.plots import COLORS, new_figure
+
+    names = {"score_function": "score function", "gumbel": "Gumbel-softmax", "straight_through": "straight-through"}
+    (t_lo, t_hi), (l_lo, l_hi) = RELAXATION_EXPLORER_RANGES["tau"], RELAXATION_EXPLORER_RANGES["n_samples"]
+    sweep = relaxation_sweep(problem, np.geomspace(t_lo, t_hi, 13), 1, 1000)  # once, at build
+    fig, (ax_curve, ax_hist) = new_figure(2, figsize=(8.0, 3.4))
+    curves = {}
+    for method in ("gumbel", "straight_through"):
+        bias2 = np.maximum(sweep[method]["bias2"], 1e-6)
+        ax_curve.plot(sweep["temperatures"], bias2, "--", color=COLORS[method], lw=1.5)
+        (curves[method],) = ax_curve.plot(sweep["temperatures"], sweep[method]["variance"], color=COLORS[method], lw=2)
+    score_line = ax_curve.axhline(1.0, color=COLORS["score_function"], ls=":", lw=2)
+    marker = ax_curve.axvline(RELAXATION_EXPLORER_DEFAULTS["tau"], color=COLORS["exact"], lw=1)
+    top = max(sweep[m]["variance"].max() for m in ("gumbel", "straight_through"))
+    top = max(top, max(float(problem.exact_variance(b, l_lo).sum()) for b in BASELINES))
+    ax_curve.set(xscale="log", yscale="log", xlabel="temperature τ", ylabel="nats² (sum over latents)")
+    ax_curve.set(xlim=(t_lo, t_hi), ylim=(1e-3, 10 * top))
+    ax_curve.set_title("solid: variance, dashed: bias², dotted: score fn", fontsize=9)
+    steps = {
+        m: ax_hist.stairs(np.zeros(1), [0.0, 1.0], fill=True, alpha=0.4, color=COLORS[m], label=n)
+        for m, n in names.items()
+    }
+    exact_line = ax_hist.axvline(0.0, color=COLORS["exact"], lw=1.5)
+    ax_hist.set(ylabel="density", yticks=[])
+    ax_hist.legend(loc="upper right", fontsize=7, frameon=False)
+
+    def update(tau, baseline, n_samples):
+        out = relaxation_explorer(problem, tau, baseline, n_samples)
+        for method, line in curves.items():
+            line.set_ydata(sweep[method]["variance"] / n_samples)
+        score_line.set_ydata([out["exact_variance"]] * 2)
+        marker.set_xdata([tau] * 2)
+        edges = out["bin_edges"]
+        for method, step in steps.items():
+            step.set_data(out["density"][method], edges)
+        exact_line.set_xdata([out["exact"]] * 2)
+        tallest = max(d.max() for d in out["density"].values())
+        ax_hist.set(xlim=(edges[0], edges[-1]), ylim=(0, 1.15 * tallest if tallest > 0 else 1.0))
+        ax_hist.set_xlabel(f"estimate of ∂/∂η_{out['coordinate']} E_q[log p(x|z)] (nats)")
+        cells = "".join(
+            f"<td style='color:{COLORS[m]}'>{n}: bias² {out['bias2'][m]:.3g}, variance {out['variance'][m]:.3g}</td>"
+            for m, n in names.items()
+        )
+        exact = out["exact_variance"]
+        return f"<table><tr>{cells}</tr></table>score-function variance, exact by enumeration: {exact:.3g}"
+
+    defaults = RELAXATION_EXPLORER_DEFAULTS
+    controls = {
+        "tau": widgets.FloatLogSlider(
+            defaults["tau"], base=10, min=np.log10(t_lo), max=np.log10(t_hi), step=0.05, description="τ"
+        ),
+        "baseline": widgets.Dropdown(options=list(BASELINES), value=defaults["baseline"], description="baseline"),
+        "n_samples": widgets.IntSlider(defaults["n_samples"], min=l_lo, max=l_hi, description="L"),
+    }
+    return interactive_panel(fig, controls, update, title="Relaxations vs the score function: bias, variance, τ")

@@ -34,6 +34,7 @@ GROUPS = {
     "03 loss terms (the live loss plot)": ["elbo", "distortion", "rate"],
     "03b bounds": ["elbo", "iwae", "kl"],
     "03 AE vs VAE": ["ae", "vae", "iwae"],
+    "02b relaxations (the relaxation explorer)": ["gumbel", "straight_through", "score_function", "exact"],
 }
 
 
