@@ -635,6 +635,102 @@ good(
 )
 
 
+CONJ = models.ConjugateGaussian([0.5, 1.5, 1.0])
+
+
+def conj_log_joint(z):  # log p(x, z) of CONJ up to its constant, as a torch function
+    return -0.5 * z**2 - 0.5 * ((torch.tensor([0.5, 1.5, 1.0], dtype=torch.float64) - z[..., None]) ** 2).sum(-1)
+
+
+for _stl in (False, True):
+    bad(
+        "estimators.elbo_pathwise",
+        "wrong type",
+        lambda s=_stl: E.elbo_pathwise(3.0, 0.0, 1.0, 5, stick_the_landing=s),
+        TypeError,
+        "log_joint",
+    )
+    bad(
+        "estimators.elbo_pathwise",
+        "wrong type",
+        lambda s=_stl: E.elbo_pathwise(math.cos, 0.0, 1.0, 5, stick_the_landing=s),
+        TypeError,
+        "log_joint",
+        "torch operations",
+    )
+    bad(
+        "estimators.elbo_pathwise",
+        "nan",
+        lambda s=_stl: E.elbo_pathwise(torch.log, -3.0, 1.0, 50, stick_the_landing=s, seed=0),
+        ValueError,
+        "log_joint",
+        "nan",
+    )
+    bad(
+        "estimators.elbo_pathwise",
+        "wrong shape",
+        lambda s=_stl: E.elbo_pathwise(lambda z: z.sum(), 0.0, 1.0, 5, stick_the_landing=s),
+        ValueError,
+        "log_joint",
+        "elementwise",
+    )
+    good(
+        "estimators.elbo_pathwise",
+        "requires grad",
+        lambda s=_stl: E.elbo_pathwise(conj_log_joint, grad(0.5), grad(1.0), 5, stick_the_landing=s, seed=0),
+        finite,
+    )
+bad("estimators.elbo_pathwise", "nan", lambda: E.elbo_pathwise(conj_log_joint, NAN, 1.0, 5), ValueError, "mu", "nan")
+bad("estimators.elbo_pathwise", "inf", lambda: E.elbo_pathwise(conj_log_joint, 0.0, INF, 5), ValueError, "sigma", "inf")
+bad(
+    "estimators.elbo_pathwise",
+    "out of range",
+    lambda: E.elbo_pathwise(conj_log_joint, 0.0, -1.0, 5),
+    ValueError,
+    "sigma",
+    "-1.0",
+)
+bad(
+    "estimators.elbo_pathwise",
+    "out of range",
+    lambda: E.elbo_pathwise(conj_log_joint, 0, 1, 0),
+    ValueError,
+    "n_samples",
+)
+bad("estimators.elbo_pathwise", "seed", lambda: E.elbo_pathwise(conj_log_joint, 0, 1, 5, seed=1.5), TypeError, "seed")
+bad(
+    "estimators.elbo_pathwise",
+    "wrong type",
+    lambda: E.elbo_pathwise(conj_log_joint, 0, 1, 5, stick_the_landing="yes"),
+    TypeError,
+    "stick_the_landing",
+    "'yes'",
+)
+good(  # at q = posterior every path-derivative row is 0 up to rounding
+    "estimators.elbo_pathwise",
+    "extreme",
+    lambda: (
+        np.abs(E.elbo_pathwise(conj_log_joint, *CONJ.posterior(), 100, stick_the_landing=True, seed=0)).max() < 1e-12
+    ),
+    bool,
+)
+for _target in ("conjugate_elbo_gradient", "conjugate_elbo_pathwise_variance"):
+    _function = getattr(E, _target)
+    bad(f"estimators.{_target}", "wrong type", lambda fn=_function: fn("model", 0.0, 1.0), TypeError, "model", "str")
+    bad(f"estimators.{_target}", "nan", lambda fn=_function: fn(CONJ, NAN, 1.0), ValueError, "mu", "nan")
+    bad(f"estimators.{_target}", "inf", lambda fn=_function: fn(CONJ, 0.0, INF), ValueError, "sigma", "inf")
+    bad(f"estimators.{_target}", "out of range", lambda fn=_function: fn(CONJ, 0.0, 0.0), ValueError, "sigma", "0.0")
+    bad(f"estimators.{_target}", "wrong type", lambda fn=_function: fn(CONJ, "0", 1.0), TypeError, "mu", "'0'")
+    good(f"estimators.{_target}", "extreme", lambda fn=_function: fn(CONJ, 1e6, 1e-6), finite)
+bad(
+    "estimators.conjugate_elbo_pathwise_variance",
+    "wrong type",
+    lambda: E.conjugate_elbo_pathwise_variance(CONJ, 0.0, 1.0, stick_the_landing=1),
+    TypeError,
+    "stick_the_landing",
+)
+
+
 # === vilab.gaussian: torch in, torch out, differentiable =========================================
 
 G = gaussian

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from vilab import estimators as E
+from vilab.models import ConjugateGaussian
 
 matplotlib.use("Agg")
 
@@ -355,3 +356,78 @@ def test_explorer_panel_builds_and_updates():
     assert image.value != first_image and readout.value != first_text
     assert "L = 100" in readout.value and "nan" not in readout.value.lower()
     assert "≥" in readout.value and "lower bound" in readout.value
+
+
+# --- sticking the landing (elbo_pathwise on a ConjugateGaussian) ----------------------------------------------------
+
+CONJUGATE = ConjugateGaussian(np.random.default_rng(1).normal(1.5, 1.0, size=20))
+CONJ_DATA = torch.from_numpy(CONJUGATE.x)
+
+
+def conjugate_log_joint(z):
+    """log p(x, z) for CONJUGATE, written independently of vilab.models (prior N(0, 1), unit noise)."""
+    n = len(CONJ_DATA)
+    return -0.5 * (n + 1) * math.log(2 * math.pi) - 0.5 * z**2 - 0.5 * ((CONJ_DATA - z[..., None]) ** 2).sum(-1)
+
+
+Q_POINTS = [(CONJUGATE.posterior()[0] + 0.3, 0.5 * CONJUGATE.posterior()[1]), (-1.0, 1.0), (1.2, 0.3)]
+
+
+def test_conjugate_log_joint_matches_the_model():
+    z = np.array([-1.0, 0.4, 2.0])
+    np.testing.assert_allclose(conjugate_log_joint(torch.from_numpy(z)).numpy(), CONJUGATE.log_joint(z), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mu, sigma", Q_POINTS)
+def test_conjugate_elbo_gradient_matches_differences_of_the_exact_elbo(mu, sigma):
+    h = 1e-6
+    numeric = [
+        (CONJUGATE.elbo(mu + h, sigma) - CONJUGATE.elbo(mu - h, sigma)) / (2 * h),
+        (CONJUGATE.elbo(mu, sigma + h) - CONJUGATE.elbo(mu, sigma - h)) / (2 * h),
+    ]
+    np.testing.assert_allclose(E.conjugate_elbo_gradient(CONJUGATE, mu, sigma), numeric, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("stick", [False, True])
+@pytest.mark.parametrize("mu, sigma", Q_POINTS)
+def test_elbo_pathwise_is_unbiased_with_the_exact_variance(mu, sigma, stick):
+    n = 200_000
+    rows = E.elbo_pathwise(conjugate_log_joint, mu, sigma, n, stick_the_landing=stick, seed=11)
+    exact = E.conjugate_elbo_gradient(CONJUGATE, mu, sigma)
+    assert np.all(np.abs(rows.mean(0) - exact) < 4 * rows.std(0, ddof=1) / math.sqrt(n))
+    var, se = variance_and_se(rows)
+    assert np.all(
+        np.abs(var - E.conjugate_elbo_pathwise_variance(CONJUGATE, mu, sigma, stick_the_landing=stick)) < 5 * se
+    )
+
+
+def test_elbo_pathwise_without_sticking_is_autograds_total_derivative():
+    mu, sigma = 0.4, 0.7
+    eps = E.standard_normal_draws(6, seed=2)
+    phi = torch.tensor([mu, sigma], dtype=torch.float64, requires_grad=True)
+    z = phi[0] + phi[1] * eps
+    log_q = -0.5 * math.log(2 * math.pi) - torch.log(phi[1]) - 0.5 * ((z - phi[0]) / phi[1]) ** 2
+    rows = [torch.autograd.grad(value, phi, retain_graph=True)[0].numpy() for value in conjugate_log_joint(z) - log_q]
+    np.testing.assert_allclose(E.elbo_pathwise(conjugate_log_joint, mu, sigma, 6, seed=2), rows, rtol=1e-12)
+    # sticking the landing: the same with q's parameters detached inside log q (Roeder et al. 2017)
+    log_q_stopped = -0.5 * math.log(2 * math.pi) - math.log(sigma) - 0.5 * ((z - mu) / sigma) ** 2
+    rows = [
+        torch.autograd.grad(value, phi, retain_graph=True)[0].numpy()
+        for value in conjugate_log_joint(z) - log_q_stopped
+    ]
+    np.testing.assert_allclose(
+        E.elbo_pathwise(conjugate_log_joint, mu, sigma, 6, stick_the_landing=True, seed=2), rows, rtol=1e-12
+    )
+
+
+def test_sticking_the_landing_has_zero_variance_at_the_posterior_only():
+    m_n, s_n = CONJUGATE.posterior()
+    rows = E.elbo_pathwise(conjugate_log_joint, m_n, s_n, 10_000, stick_the_landing=True, seed=3)
+    assert rows.var(0).max() < 1e-25
+    usual = E.conjugate_elbo_pathwise_variance(CONJUGATE, m_n, s_n)
+    np.testing.assert_allclose(usual, [1 / s_n**2, 2 / s_n**2], rtol=1e-12)  # a^2 s_n^2 and 2 a^2 s_n^2
+    for factor, stl_smaller in [(0.6, False), (0.8, True), (2.0, True)]:  # the crossing is at s_n / sqrt(2)
+        v = [
+            E.conjugate_elbo_pathwise_variance(CONJUGATE, m_n, factor * s_n, stick_the_landing=s) for s in (True, False)
+        ]
+        assert (v[0][0] < v[1][0]) == stl_smaller

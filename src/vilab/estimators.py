@@ -563,3 +563,92 @@ def leave_one_out_variance(name, mu, sigma, k, group_size):
         f_s2 = exact_moment(name, mu, sigma, k, "f", p) / sigma**2
         variances.append((f2_s2 + mean_f2 * p_mean / sigma**2 - 2 * mean_f * f_s2) / 2)
     return np.maximum(np.array(variances), 0.0), True
+
+
+# --- sticking the landing: the ELBO's pathwise gradient with and without its score term (notebook 02c) ---------
+
+
+def _log_joint_derivative(log_joint, z):
+    """d/dz log p(x, z) at every element of z, by autograd (``log_joint`` acts elementwise on a 1-D tensor)."""
+    z = z.detach().requires_grad_(True)
+    value = _validate.call_torch_function("log_joint", _validate.callable_("log_joint", log_joint), z)
+    if value.shape != z.shape:
+        raise ValueError(
+            f"log_joint must act elementwise: for an input of shape {tuple(z.shape)} it returned {tuple(value.shape)}"
+        )
+    _validate.report_non_finite("log_joint", value, z)
+    if not value.requires_grad or not value.is_floating_point():
+        raise TypeError("log_joint must be differentiable by torch autograd: build it from torch operations")
+    (derivative,) = torch.autograd.grad(value.sum(), z)
+    derivative = derivative.to(torch.float64)
+    _validate.report_non_finite("the derivative of log_joint", derivative, z, what="is")
+    return derivative
+
+
+def elbo_pathwise(log_joint, mu, sigma, n_samples, *, stick_the_landing=False, seed=None):
+    """Single-sample reparameterised estimates of grad_(mu, sigma) ELBO(q), q = N(mu, sigma^2), z = mu + sigma eps.
+
+    ELBO(q) = E_q[log p(x, z) - log q(z)]. With d(z) = d/dz log p(x, z) (autograd) the total derivative of
+    log p(x, z(phi)) - log q_phi(z(phi)) is, per row (eps from ``standard_normal_draws``):
+
+    - ``stick_the_landing=False`` (the usual estimator): [d(z), d(z) eps + 1/sigma]. log q_phi(mu + sigma eps)
+      = -log sigma - eps^2/2 + const, so its total derivative is [0, -1/sigma].
+    - ``stick_the_landing=True`` (the path derivative of Roeder, Wu & Duvenaud 2017): drop the score term
+      -grad_phi log q_phi(z) at fixed z, whose mean is 0, and keep the path term:
+      h = d(z) - d/dz log q(z) = d(z) + eps / sigma, row [h, h eps]. Unbiased for every q; when q is the
+      posterior, log p(x, z) - log q(z) = log p(x) for every z, so h = 0 for every draw: zero variance.
+
+    ``log_joint`` maps a 1-D float64 torch tensor of z values to log p(x, z) elementwise (nats).
+    Returns a numpy array of shape (n_samples, 2): column 0 d/dmu, column 1 d/dsigma.
+    """
+    mu, sigma = _validate.finite("mu", mu), _validate.scale("sigma", sigma)
+    if not isinstance(stick_the_landing, bool):
+        raise TypeError(f"stick_the_landing must be True or False, got {stick_the_landing!r}")
+    eps = standard_normal_draws(n_samples, seed)
+    derivative = _log_joint_derivative(log_joint, mu + sigma * eps)
+    if stick_the_landing:
+        h = derivative + eps / sigma
+        return torch.stack([h, h * eps], dim=1).numpy()
+    return torch.stack([derivative, derivative * eps + 1 / sigma], dim=1).numpy()
+
+
+def _conjugate_posterior(model):
+    from vilab.models import ConjugateGaussian  # imported here: models is a sibling module
+
+    if not isinstance(model, ConjugateGaussian):
+        raise TypeError(f"model must be a vilab.models.ConjugateGaussian, got {type(model).__name__}")
+    return model.posterior()
+
+
+def conjugate_elbo_gradient(model, mu, sigma):
+    """Exact grad_(mu, sigma) ELBO(N(mu, sigma^2)) for a ``vilab.models.ConjugateGaussian``.
+
+    log p(x, z) = log p(x) + log N(z; m_n, s_n^2), so with a = 1/s_n^2,
+    ELBO = const - a ((mu - m_n)^2 + sigma^2) / 2 + log sigma and grad = [-a (mu - m_n), 1/sigma - a sigma].
+    """
+    m_n, s_n = _conjugate_posterior(model)
+    mu, sigma = _validate.finite("mu", mu), _validate.scale("sigma", sigma)
+    a = 1 / s_n**2
+    return np.array([-a * (mu - m_n), 1 / sigma - a * sigma])
+
+
+def conjugate_elbo_pathwise_variance(model, mu, sigma, *, stick_the_landing=False):
+    """Exact single-sample variances [Var d/dmu, Var d/dsigma] of ``elbo_pathwise`` on a ConjugateGaussian.
+
+    d(z) = -a (z - m_n) with a = 1/s_n^2, z = mu + sigma eps, and Var[eps] = 1, Var[eps^2] = 2,
+    Cov(eps, eps^2) = 0. With u = a (mu - m_n):
+    - usual:   d/dmu = -u - a sigma eps,   Var = a^2 sigma^2;
+               d/dsigma = -u eps - a sigma eps^2 + 1/sigma,   Var = u^2 + 2 a^2 sigma^2;
+    - sticking the landing, c = 1/sigma - a sigma:
+               d/dmu = -u + c eps,   Var = c^2;   d/dsigma = -u eps + c eps^2,   Var = u^2 + 2 c^2.
+    At q = posterior (u = 0, c = 0) the second is exactly 0; it is the smaller exactly when
+    |c| < a sigma, i.e. sigma > s_n / sqrt(2).
+    """
+    m_n, s_n = _conjugate_posterior(model)
+    mu, sigma = _validate.finite("mu", mu), _validate.scale("sigma", sigma)
+    if not isinstance(stick_the_landing, bool):
+        raise TypeError(f"stick_the_landing must be True or False, got {stick_the_landing!r}")
+    a = 1 / s_n**2
+    u = a * (mu - m_n)
+    slope = 1 / sigma - a * sigma if stick_the_landing else a * sigma  # the coefficient of eps in d/dmu
+    return np.array([slope**2, u**2 + 2 * slope**2])
