@@ -731,6 +731,102 @@ bad(
 )
 
 
+SFV = E.score_function_variance
+bad(
+    "estimators.score_function_variance",
+    "unknown option",
+    lambda: SFV("cosine", 1, 1, 2, "loo", 4),
+    ValueError,
+    "method",
+    "loo",
+)
+bad("estimators.score_function_variance", "wrong type", lambda: SFV("cosine", 1, 1, 2, None, 4), TypeError, "method")
+bad(
+    "estimators.score_function_variance",
+    "unknown option",
+    lambda: SFV("sine", 1, 1, 2, "rloo", 4),
+    ValueError,
+    "function",
+)
+bad("estimators.score_function_variance", "nan", lambda: SFV("cosine", NAN, 1, 2, "rloo", 4), ValueError, "mu", "nan")
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, -1, 2, "rloo", 4),
+    ValueError,
+    "sigma",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "rloo", 1),
+    ValueError,
+    "n_samples",
+    "1",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "plug-in", 1),
+    ValueError,
+    "n_samples",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "antithetic", 3),
+    ValueError,
+    "n_samples",
+    "3",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "none", 0),
+    ValueError,
+    "n_samples",
+    "0",
+)
+bad(
+    "estimators.score_function_variance",
+    "wrong type",
+    lambda: SFV("cosine", 1, 1, 2, "none", 2.5),
+    TypeError,
+    "n_samples",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "running", 4, decay=1.0),
+    ValueError,
+    "decay",
+    "1.0",
+)
+bad(
+    "estimators.score_function_variance",
+    "nan",
+    lambda: SFV("cosine", 1, 1, 2, "running", 4, decay=NAN),
+    ValueError,
+    "decay",
+    "nan",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("quadratic", 1e200, 1, 2, "taylor", 4),
+    ValueError,
+    "mu",
+    "overflow",
+)
+for _method in E.TOOLBOX:
+    good(
+        "estimators.score_function_variance",
+        "extreme",
+        lambda m=_method: SFV("exponential", 2.0, 1e-3, 10.0, m, 2),
+        finite,
+    )
+
+
 # === vilab.gaussian: torch in, torch out, differentiable =========================================
 
 G = gaussian

@@ -431,3 +431,70 @@ def test_sticking_the_landing_has_zero_variance_at_the_posterior_only():
             E.conjugate_elbo_pathwise_variance(CONJUGATE, m_n, factor * s_n, stick_the_landing=s) for s in (True, False)
         ]
         assert (v[0][0] < v[1][0]) == stl_smaller
+
+
+# --- the variance-reduction toolbox: exact variances against Monte Carlo --------------------------------------------
+
+
+def toolbox_estimates(name, mu, sigma, k, method, L, n, seed, decay=0.9):
+    """n independent L-sample score-function estimates with ``method``, in numpy, written independently of vilab."""
+    rng = np.random.default_rng(seed)
+    burn = 200 if method == "running" else 0
+    eps = rng.standard_normal((n + burn, L))
+    if method == "antithetic":
+        eps = np.concatenate([eps[:, : L // 2], -eps[:, : L // 2]], axis=1)
+    f, _ = f_and_derivative(name, mu + sigma * eps, k)
+    scores = np.stack([eps / sigma, (eps**2 - 1) / sigma], -1)  # (n, L, 2)
+    shift = np.zeros(2)
+    if method in ("none", "antithetic"):
+        b = 0.0
+    elif method == "mean":
+        b = E.exact_value(name, mu, sigma, k)
+    elif method == "optimal":
+        b = E.optimal_baseline(name, mu, sigma, k)
+    elif method == "running":  # b_t = decay b_{t-1} + (1 - decay) mean(f_{t-1}), from b_0 = 0
+        means, b = f.mean(1), np.zeros(n + burn)
+        for t in range(1, n + burn):
+            b[t] = decay * b[t - 1] + (1 - decay) * means[t - 1]
+        b = b[:, None, None]
+    elif method == "rloo":
+        b = ((f.sum(1, keepdims=True) - f) / (L - 1))[..., None]
+    elif method == "plug-in":
+        b = f.mean(1, keepdims=True)[..., None]
+    else:  # taylor
+        f_mu, df_mu = f_and_derivative(name, np.array(mu), k)
+        b = (f_mu + df_mu * sigma * eps)[..., None]  # h(x), subtracted like a baseline
+        shift = np.array([df_mu, 0.0])
+    b = b if np.ndim(b) == 3 else np.broadcast_to(b, (2,))
+    return (((f[..., None] - b) * scores).mean(1) + shift)[burn:]
+
+
+@pytest.mark.parametrize("method", E.TOOLBOX)
+@pytest.mark.parametrize(
+    "name, mu, sigma, k", [("quadratic", 1.0, 1.0, 2.0), ("exponential", 0.5, 0.8, 1.5), ("cosine", 1.0, 1.0, 2.0)]
+)
+def test_toolbox_variances_match_monte_carlo(name, mu, sigma, k, method):
+    L, n = 4, 100_000
+    est = toolbox_estimates(
+        name, mu, sigma, k, method, L, n, seed=10 * E.TOOLBOX.index(method) + E.FUNCTIONS.index(name)
+    )
+    gradient = E.exact_gradient(name, mu, sigma, k)
+    expected_mean = gradient * (1 - 1 / L) if method == "plug-in" else gradient  # the plug-in's bias is -g/L
+    assert np.all(np.abs(est.mean(0) - expected_mean) < 4 * est.std(0, ddof=1) / math.sqrt(n))
+    var, se = variance_and_se(est)
+    exact = E.score_function_variance(name, mu, sigma, k, method, L)
+    assert np.all(np.abs(var - exact) < 5 * se), (var, exact, se)
+
+
+def test_toolbox_constant_baselines_are_exact_variance_over_L():
+    for b, method in [(None, "none"), ("optimal", "optimal")]:
+        np.testing.assert_allclose(
+            E.score_function_variance("cosine", 1.0, 1.0, 2.0, method, 8),
+            E.exact_variance("cosine", "score_function", 1.0, 1.0, 2.0, baseline=b) / 8,
+            rtol=1e-14,
+        )
+
+
+def test_plug_in_is_a_scaled_rloo():
+    rloo = E.score_function_variance("quadratic", 1.0, 1.0, 2.0, "rloo", 5)
+    np.testing.assert_allclose(E.score_function_variance("quadratic", 1.0, 1.0, 2.0, "plug-in", 5), 0.64 * rloo)

@@ -652,3 +652,108 @@ def conjugate_elbo_pathwise_variance(model, mu, sigma, *, stick_the_landing=Fals
     u = a * (mu - m_n)
     slope = 1 / sigma - a * sigma if stick_the_landing else a * sigma  # the coefficient of eps in d/dmu
     return np.array([slope**2, u**2 + 2 * slope**2])
+
+
+# --- the variance-reduction toolbox for the score function: exact variances (notebook 02c) -------------------------
+
+TOOLBOX = ("none", "mean", "optimal", "running", "rloo", "plug-in", "antithetic", "taylor")
+
+
+def _poly_moment(poly):
+    """E[p(eps)] for eps ~ N(0, 1), p given by ascending coefficients."""
+    return float(np.dot(poly, _normal_moments(0.0, 1.0, len(poly) - 1).real))
+
+
+def _value_and_slope(name, x, k):
+    """f(x) and f'(x) for the test function ``name`` (numpy floats: an overflow gives inf, reported by the caller)."""
+    x = np.float64(x)
+    if name == "quadratic":
+        return (x - k) ** 2, 2 * (x - k)
+    if name == "exponential":
+        value = np.exp(-k * x**2)
+        return value, -2 * k * x * value
+    return np.cos(k * x), -k * np.sin(k * x)
+
+
+def _antithetic_product_moment(name, mu, sigma, k, poly):
+    """E[f(mu + sigma eps) f(mu - sigma eps) p(eps)], from f(x) f(x') in closed form (x' the antithetic point)."""
+    if name == "quadratic":  # ((mu - k)^2 - sigma^2 eps^2)^2
+        return _poly_moment(P.polymul(P.polypow([(mu - k) ** 2, 0.0, -(sigma**2)], 2), poly))
+    if (
+        name == "exponential"
+    ):  # exp(-2 k mu^2 - 2 k sigma^2 eps^2) = f(x) with x = sqrt(2) mu + sqrt(2) sigma eps, mu-odd part 0
+        s = 1 + 4 * k * sigma**2
+        moments = _normal_moments(0.0, 1.0 / s, len(poly) - 1).real
+        return math.exp(-2 * k * mu**2) / math.sqrt(s) * float(np.dot(poly, moments))
+    # cosine: cos(k x) cos(k x') = (cos(2 k mu) + cos(2 k sigma eps)) / 2
+    return 0.5 * math.cos(2 * k * mu) * _poly_moment(poly) + 0.5 * _moment("cosine", 0.0, sigma, 2 * k, "f", poly)
+
+
+def score_function_variance(name, mu, sigma, k, method, n_samples, *, decay=0.9):
+    """Exact variance [d/dmu, d/dsigma] of an L-sample score-function estimate (L = n_samples) with a variance reducer.
+
+    Per column j, s_j = p_j-score (s_0 = eps/sigma, s_1 = (eps^2 - 1)/sigma), g_j the exact gradient,
+    V(b) = E[(f - b)^2 s^2] - g^2 the single-sample variance with a constant b, m = E[f], v = Var f. ``method``:
+
+    - "none", "mean" (b = m), "optimal" (the exact b*_j): V(b) / L (``exact_variance``).
+    - "running": b = an exponential moving average of past L-sample means of f with weight ``decay`` on the old
+      value, in its stationary regime at fixed (mu, sigma): b is independent of the current draws, E[b] = m,
+      Var[b] = (1 - decay)/(1 + decay) v/L, and different draws' terms are uncorrelated (E[s] = 0), so
+      Var = (V(m) + Var[b] E[s^2]) / L.
+    - "rloo" (Kool, van Hoof & Welling 2019): b_i = mean of the other L - 1 values f_j. b_i is independent of draw i,
+      with E[b] = m and E[b^2] = v/(L-1) + m^2; for i != j only the f_i s_i f_j s_j term survives in the covariance,
+      Cov = g^2/(L-1)^2, so Var = (E[f^2 s^2] - 2 m E[f s^2] + E[b^2] E[s^2] - g^2)/L + g^2/(L (L-1)). L >= 2.
+    - "plug-in": b = the mean of all L values f, the draw itself included. The estimate is (L-1)/L times the RLOO
+      one: biased by exactly -g/L, with variance ((L-1)/L)^2 Var_rloo. L >= 2.
+    - "antithetic": L/2 pairs (eps, -eps), each the average of its two single-sample estimates (no baseline).
+      With x' = mu - sigma eps: pair variance (E[f^2 s^2] -+ E[f(x) f(x') p_j]/sigma^2)/2 - g^2 (minus for d/dmu,
+      whose score is odd in eps; plus for d/dsigma), divided by L/2. L even.
+    - "taylor": the control variate h(x) = f(mu) + f'(mu)(x - mu) (first-order Taylor expansion, coefficients held
+      fixed), whose gradient E-part [f'(mu), 0] is added back: (f - h) s_j + grad E[h]. Var = E[(f - h)^2 s^2]
+      - (g - [f'(mu), 0])^2, divided by L.
+    """
+    mu, sigma, k = _check_point(name, mu, sigma, k)
+    method = _validate.one_of("method", method, TOOLBOX)
+    n_samples = _validate.positive_int("n_samples", n_samples)
+    decay = _validate.in_range("decay", decay, 0.0, 1.0, closed=(True, False))
+    if method in ("rloo", "plug-in") and n_samples < 2:
+        raise ValueError(f"n_samples must be >= 2 for the {method!r} baseline (it needs another draw), got {n_samples}")
+    if method == "antithetic" and n_samples % 2:
+        raise ValueError(f"n_samples must be even for antithetic pairs, got {n_samples}")
+    if method in ("none", "mean", "optimal"):
+        b = {"none": None, "mean": exact_value(name, mu, sigma, k), "optimal": "optimal"}[method]
+        return exact_variance(name, "score_function", mu, sigma, k, baseline=b) / n_samples
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf/NaN: _finite_result reports it
+        out = _toolbox_columns(name, mu, sigma, k, method, n_samples, decay)
+    variances = np.maximum(np.array(out), 0.0)
+    return _finite_result("score_function_variance", variances, name=name, mu=mu, sigma=sigma, k=k)
+
+
+def _toolbox_columns(name, mu, sigma, k, method, L, decay):
+    """The two columns of ``score_function_variance`` for the methods without a closed form elsewhere."""
+    gradient = exact_gradient(name, mu, sigma, k)
+    m = _moment(name, mu, sigma, k, "f", np.ones(1))
+    v = _moment(name, mu, sigma, k, "f2", np.ones(1)) - m**2
+    out = []
+    for j, (p, p_mean) in enumerate([(EPS2, 1.0), (SCORE2, 2.0)]):  # s_j^2 = p / sigma^2, E[p] = p_mean
+        f2_s2 = _moment(name, mu, sigma, k, "f2", p) / sigma**2
+        f_s2 = _moment(name, mu, sigma, k, "f", p) / sigma**2
+        s2, g2 = p_mean / sigma**2, gradient[j] ** 2
+        if method == "running":
+            var_b = (1 - decay) / (1 + decay) * v / L
+            out.append((f2_s2 - 2 * m * f_s2 + m**2 * s2 - g2 + var_b * s2) / L)
+        elif method in ("rloo", "plug-in"):
+            rloo = (f2_s2 - 2 * m * f_s2 + (v / (L - 1) + m**2) * s2 - g2) / L + g2 / (L * (L - 1))
+            out.append(rloo if method == "rloo" else ((L - 1) / L) ** 2 * rloo)
+        elif method == "antithetic":
+            sign = -1.0 if j == 0 else 1.0
+            pair = (f2_s2 + sign * _antithetic_product_moment(name, mu, sigma, k, p) / sigma**2) / 2 - g2
+            out.append(pair / (L / 2))
+        else:  # taylor
+            c0, c1 = _value_and_slope(name, mu, k)
+            h = np.array([c0, sigma * c1])  # h = c0 + sigma f'(mu) eps
+            f_h_p = _moment(name, mu, sigma, k, "f", P.polymul(h, p))
+            h2_p = _poly_moment(P.polymul(P.polypow(h, 2), p))
+            shift = c1 if j == 0 else 0.0
+            out.append(((f2_s2 * sigma**2 - 2 * f_h_p + h2_p) / sigma**2 - (gradient[j] - shift) ** 2) / L)
+    return out
