@@ -827,6 +827,42 @@ for _method in E.TOOLBOX:
     )
 
 
+MV = E.measure_valued
+bad("estimators.measure_valued", "wrong type", lambda: MV(3.0, 0.0, 1.0, 10), TypeError, "f", "callable")
+bad("estimators.measure_valued", "wrong type", lambda: MV(math.cos, 0.0, 1.0, 10), TypeError, "f", "torch operations")
+bad("estimators.measure_valued", "nan", lambda: MV(torch.log, -5.0, 1.0, 50, seed=0), ValueError, "f", "nan")
+bad(
+    "estimators.measure_valued",
+    "wrong shape",
+    lambda: MV(lambda x: x.sum(), 0.0, 1.0, 5),
+    ValueError,
+    "f",
+    "elementwise",
+)
+bad("estimators.measure_valued", "nan", lambda: MV(QUAD, NAN, 1.0, 5), ValueError, "mu", "nan")
+bad("estimators.measure_valued", "inf", lambda: MV(QUAD, 0.0, INF, 5), ValueError, "sigma", "inf")
+bad("estimators.measure_valued", "out of range", lambda: MV(QUAD, 0.0, -0.5, 5), ValueError, "sigma", "-0.5")
+bad("estimators.measure_valued", "out of range", lambda: MV(QUAD, 0.0, 1.0, 0), ValueError, "n_samples", "0")
+bad("estimators.measure_valued", "seed", lambda: MV(QUAD, 0.0, 1.0, 5, seed=1.5), TypeError, "seed", "1.5")
+good("estimators.measure_valued", "seed", lambda: MV(QUAD, 0.0, 1.0, 5, seed=None), lambda g: g.shape == (5, 2))
+good("estimators.measure_valued", "requires grad", lambda: MV(QUAD, grad(0.5), grad(1.0), 5, seed=0), finite)
+good("estimators.measure_valued", "extreme", lambda: MV(QUAD, 1e6, 1e3, 5, seed=0), finite)
+MVV = E.measure_valued_variance
+bad("estimators.measure_valued_variance", "unknown option", lambda: MVV("sine", 0, 1, 1), ValueError, "function")
+bad("estimators.measure_valued_variance", "nan", lambda: MVV("cosine", NAN, 1, 1), ValueError, "mu", "nan")
+bad("estimators.measure_valued_variance", "out of range", lambda: MVV("cosine", 0, 0, 1), ValueError, "sigma")
+bad("estimators.measure_valued_variance", "out of range", lambda: MVV("exponential", 0, 1, -1), ValueError, "k")
+bad(
+    "estimators.measure_valued_variance",
+    "out of range",
+    lambda: MVV("quadratic", 1e200, 1, 1),
+    ValueError,
+    "mu",
+    "overflow",
+)
+good("estimators.measure_valued_variance", "extreme", lambda: MVV("cosine", 1.0, 0.1, 10.0), finite)
+
+
 # === vilab.gaussian: torch in, torch out, differentiable =========================================
 
 G = gaussian

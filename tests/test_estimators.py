@@ -498,3 +498,23 @@ def test_toolbox_constant_baselines_are_exact_variance_over_L():
 def test_plug_in_is_a_scaled_rloo():
     rloo = E.score_function_variance("quadratic", 1.0, 1.0, 2.0, "rloo", 5)
     np.testing.assert_allclose(E.score_function_variance("quadratic", 1.0, 1.0, 2.0, "plug-in", 5), 0.64 * rloo)
+
+
+# --- the measure-valued derivative ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, mu, sigma, k", [c for c in CASES if c[1:] != (2.0, 1.5, 0.7)])
+def test_measure_valued_is_unbiased_with_the_exact_variance(name, mu, sigma, k):
+    n = 200_000
+    est = E.measure_valued(E.objective(name, k), mu, sigma, n, seed=E.FUNCTIONS.index(name))
+    assert np.all(np.abs(est.mean(0) - E.exact_gradient(name, mu, sigma, k)) < 4 * est.std(0, ddof=1) / math.sqrt(n))
+    var, se = variance_and_se(est)
+    assert np.all(np.abs(var - E.measure_valued_variance(name, mu, sigma, k)) < 5 * se)
+
+
+def test_measure_valued_draws_have_the_stated_laws():
+    # with f(x) = x and f(x) = x^2 the two sides give the Rayleigh and Maxwell moments: E R = sqrt(pi/2), E D^2 = 3
+    est = E.measure_valued(lambda x: x, 0.0, 1.0, 200_000, seed=4)
+    assert abs(est[:, 0].mean() - 2 * math.sqrt(math.pi / 2) / math.sqrt(2 * math.pi)) < 4 * est[:, 0].std() / 447
+    est = E.measure_valued(lambda x: x**2, 0.0, 1.0, 200_000, seed=5)
+    assert abs(est[:, 1].mean() - (3 - 1)) < 4 * est[:, 1].std() / 447  # d/dsigma E[x^2] = 2 sigma = 2
