@@ -812,9 +812,11 @@ def measure_valued_variance(name, mu, sigma, k):
         return float(difference**2) * r * math.exp(-0.5 * r * r)
 
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf/NaN: _finite_result reports it
-        second, _ = integrate.quad(integrand, 0.0, math.inf, epsabs=1e-13, epsrel=1e-12, limit=400)
-        mu_variance = second / (2 * math.pi * sigma**2) - gradient[0] ** 2
         var_d = _moment(name, mu, sigma, k, "f2", EPS2) - _moment(name, mu, sigma, k, "f", EPS2) ** 2
         var_n = _moment(name, mu, sigma, k, "f2", np.ones(1)) - _moment(name, mu, sigma, k, "f", np.ones(1)) ** 2
+        checked = [var_d, var_n, gradient[0] ** 2, _value_and_slope(name, mu + 40 * sigma, k)[0] ** 2]
+        _finite_result("measure_valued_variance", np.array(checked), name=name, mu=mu, sigma=sigma, k=k)
+        second, _ = integrate.quad(integrand, 0.0, math.inf, epsabs=1e-13, epsrel=1e-12, limit=400)
+        mu_variance = second / (2 * math.pi * sigma**2) - gradient[0] ** 2
     variances = np.maximum(np.array([mu_variance, (var_d + var_n) / sigma**2]), 0.0)
     return _finite_result("measure_valued_variance", variances, name=name, mu=mu, sigma=sigma, k=k)
