@@ -761,7 +761,7 @@ bad(
     "out of range",
     lambda: SFV("cosine", 1, 1, 2, "rloo", 1),
     ValueError,
-    "n_samples",
+    "n_draws",
     "1",
 )
 bad(
@@ -769,14 +769,14 @@ bad(
     "out of range",
     lambda: SFV("cosine", 1, 1, 2, "plug-in", 1),
     ValueError,
-    "n_samples",
+    "n_draws",
 )
 bad(
     "estimators.score_function_variance",
     "out of range",
     lambda: SFV("cosine", 1, 1, 2, "antithetic", 3),
     ValueError,
-    "n_samples",
+    "n_draws",
     "3",
 )
 bad(
@@ -784,7 +784,7 @@ bad(
     "out of range",
     lambda: SFV("cosine", 1, 1, 2, "none", 0),
     ValueError,
-    "n_samples",
+    "n_draws",
     "0",
 )
 bad(
@@ -792,7 +792,7 @@ bad(
     "wrong type",
     lambda: SFV("cosine", 1, 1, 2, "none", 2.5),
     TypeError,
-    "n_samples",
+    "n_draws",
 )
 bad(
     "estimators.score_function_variance",

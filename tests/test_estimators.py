@@ -230,7 +230,8 @@ def test_bad_test_function_arguments():
 
 
 def check_explorer_output(out, n_samples):
-    for e in E.ESTIMATORS:
+    assert set(out["estimates"]) == {*E.ESTIMATORS, "measure_valued"}
+    for e in out["estimates"]:
         assert out["estimates"][e].shape == (1000, 2)
         for key in ("estimates", "exact_variance", "empirical_variance", "density", "outside"):
             assert np.all(np.isfinite(out[key][e])), (key, e)
@@ -256,7 +257,7 @@ def test_explorer_sweeps_corners_and_a_grid_of_its_ranges():
 def test_explorer_variances_agree_with_exact():
     for baseline in ("none", "mean"):
         out = E.explore_estimators("cosine", 1.0, 1.0, 2.0, 10, baseline)
-        for e in E.ESTIMATORS:
+        for e in (*E.ESTIMATORS, "measure_valued"):
             var, se = variance_and_se(out["estimates"][e])
             assert np.all(np.abs(var - out["exact_variance"][e]) <= 5 * se)
             assert not out["exact_is_lower_bound"][e]
@@ -272,6 +273,8 @@ def test_explorer_draws_are_those_of_the_estimators_and_threads_are_left_alone()
         path = E.pathwise(f, 0.5, 0.7, 21_000, seed=10).reshape(3000, 7, 2).mean(1)
         np.testing.assert_allclose(out["estimates"]["score_function"], score, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(out["estimates"]["pathwise"], path, rtol=1e-12, atol=1e-15)
+        weak = E.measure_valued(f, 0.5, 0.7, 21_000, seed=11).reshape(3000, 7, 2).mean(1)
+        np.testing.assert_allclose(out["estimates"]["measure_valued"], weak, rtol=1e-12, atol=1e-15)
     assert torch.get_num_threads() == threads
 
 
@@ -518,3 +521,15 @@ def test_measure_valued_draws_have_the_stated_laws():
     assert abs(est[:, 0].mean() - 2 * math.sqrt(math.pi / 2) / math.sqrt(2 * math.pi)) < 4 * est[:, 0].std() / 447
     est = E.measure_valued(lambda x: x**2, 0.0, 1.0, 200_000, seed=5)
     assert abs(est[:, 1].mean() - (3 - 1)) < 4 * est[:, 1].std() / 447  # d/dsigma E[x^2] = 2 sigma = 2
+
+
+@pytest.mark.parametrize("name, mu, sigma, k", CASES + [("cosine", -2.0, 0.1, 10.0), ("exponential", 2.0, 2.0, 10.0)])
+def test_measure_valued_mu_variance_closed_form_matches_quadrature(name, mu, sigma, k):
+    from scipy import integrate
+
+    f = lambda x: f_and_derivative(name, x, k)[0]  # noqa: E731
+    second = integrate.quad(
+        lambda r: (f(mu + sigma * r) - f(mu - sigma * r)) ** 2 * r * math.exp(-r * r / 2), 0, np.inf
+    )[0]
+    expected = second / (2 * math.pi * sigma**2) - E.exact_gradient(name, mu, sigma, k)[0] ** 2
+    assert math.isclose(E.measure_valued_variance(name, mu, sigma, k)[0], expected, rel_tol=1e-7, abs_tol=1e-12)

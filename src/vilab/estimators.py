@@ -412,7 +412,8 @@ def explore_estimators(function, mu, sigma, k, n_samples, baseline="none", *, n_
     ``leave_one_out_variance``), so replicates share no information. With L = 1 there
     is no other draw, so no baseline is used (``baseline_used`` "none", and ``note`` says so).
 
-    Returns a dict with, for e in ("score_function", "pathwise"):
+    The measure-valued estimator (``measure_valued``, no baseline) is shown too, from its own draws (seed + 2).
+    Returns a dict with, for e in ("score_function", "pathwise", "measure_valued"):
     ``estimates[e]`` (n_replicates, 2); ``exact_gradient`` (2,);
     ``exact_variance[e]`` and ``empirical_variance[e]`` (2,), variances of the
     L-sample average (exact = single-sample variance / L); ``exact_is_lower_bound[e]``
@@ -451,6 +452,7 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         b = exact_value(function, mu, sigma, k) if baseline_used == "mean" else None
         score_var = bins_var = exact_variance(function, "score_function", mu, sigma, k, baseline=b) / n_samples
         score_exact = True
+    mv_normals = torch.randn(total, 7, dtype=torch.float64, generator=_validate.torch_generator(seed + 2))
     raw = {
         "score_function": _in_chunks(
             standard_normal_draws(total, seed), n_samples, lambda eps: _score_rows(f, mu, sigma, eps, n_samples, b)
@@ -458,14 +460,18 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         "pathwise": _in_chunks(
             standard_normal_draws(total, seed + 1), n_samples, lambda eps: _pathwise_rows(f, mu, sigma, eps)
         ),
+        "measure_valued": _in_chunks(  # 4 evaluations of f per row
+            mv_normals, n_samples, lambda normals: _measure_valued_rows(f, mu, sigma, normals), per_row=4
+        ),
     }
     estimates = {e: v.reshape(n_replicates, n_samples, 2).mean(1) for e, v in raw.items()}
     gradient = exact_gradient(function, mu, sigma, k)
     exact_var = {
         "score_function": score_var,
         "pathwise": exact_variance(function, "pathwise", mu, sigma, k) / n_samples,
+        "measure_valued": measure_valued_variance(function, mu, sigma, k) / n_samples,
     }
-    half_width = 4 * np.sqrt(np.maximum(bins_var, exact_var["pathwise"]))
+    half_width = 4 * np.sqrt(np.maximum.reduce([bins_var, exact_var["pathwise"], exact_var["measure_valued"]]))
     half_width = np.maximum(half_width, 1e-3 * (1 + np.abs(gradient)))
     edges = np.linspace(gradient - half_width, gradient + half_width, n_bins + 1).T  # (2, n_bins + 1)
     density, outside = {}, {}
@@ -478,7 +484,7 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         "estimates": estimates,
         "exact_gradient": gradient,
         "exact_variance": exact_var,
-        "exact_is_lower_bound": {"score_function": not score_exact, "pathwise": False},
+        "exact_is_lower_bound": {"score_function": not score_exact, "pathwise": False, "measure_valued": False},
         "baseline_used": baseline_used,
         "note": note,
         "empirical_variance": {e: v.var(0, ddof=1) for e, v in estimates.items()},
@@ -496,9 +502,10 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
 _CHUNK = 2048
 
 
-def _in_chunks(eps, group_size, rows):
-    """np.concatenate of rows(chunk) over consecutive chunks of eps, each holding whole groups of group_size draws."""
-    per_chunk = group_size * max(1, _CHUNK // group_size)
+def _in_chunks(eps, group_size, rows, per_row=1):
+    """np.concatenate of rows(chunk) over consecutive chunks of eps (along its first axis), each holding whole groups
+    of group_size draws, and about _CHUNK elements for ops that evaluate f ``per_row`` times per draw."""
+    per_chunk = group_size * max(1, _CHUNK // per_row // group_size)
     return np.concatenate([rows(chunk) for chunk in eps.split(per_chunk)])
 
 
@@ -689,8 +696,8 @@ def _antithetic_product_moment(name, mu, sigma, k, poly):
     return 0.5 * math.cos(2 * k * mu) * _poly_moment(poly) + 0.5 * _moment("cosine", 0.0, sigma, 2 * k, "f", poly)
 
 
-def score_function_variance(name, mu, sigma, k, method, n_samples, *, decay=0.9):
-    """Exact variance [d/dmu, d/dsigma] of an L-sample score-function estimate (L = n_samples) with a variance reducer.
+def score_function_variance(name, mu, sigma, k, method, n_draws, *, decay=0.9):
+    """Exact variance [d/dmu, d/dsigma] of an L-draw score-function estimate (L = n_draws) with a variance reducer.
 
     Per column j, s_j = p_j-score (s_0 = eps/sigma, s_1 = (eps^2 - 1)/sigma), g_j the exact gradient,
     V(b) = E[(f - b)^2 s^2] - g^2 the single-sample variance with a constant b, m = E[f], v = Var f. ``method``:
@@ -714,17 +721,17 @@ def score_function_variance(name, mu, sigma, k, method, n_samples, *, decay=0.9)
     """
     mu, sigma, k = _check_point(name, mu, sigma, k)
     method = _validate.one_of("method", method, TOOLBOX)
-    n_samples = _validate.positive_int("n_samples", n_samples)
+    n_draws = _validate.positive_int("n_draws", n_draws)
     decay = _validate.in_range("decay", decay, 0.0, 1.0, closed=(True, False))
-    if method in ("rloo", "plug-in") and n_samples < 2:
-        raise ValueError(f"n_samples must be >= 2 for the {method!r} baseline (it needs another draw), got {n_samples}")
-    if method == "antithetic" and n_samples % 2:
-        raise ValueError(f"n_samples must be even for antithetic pairs, got {n_samples}")
+    if method in ("rloo", "plug-in") and n_draws < 2:
+        raise ValueError(f"n_draws must be >= 2 for the {method!r} baseline (it needs another draw), got {n_draws}")
+    if method == "antithetic" and n_draws % 2:
+        raise ValueError(f"n_draws must be even for antithetic pairs, got {n_draws}")
     if method in ("none", "mean", "optimal"):
         b = {"none": None, "mean": exact_value(name, mu, sigma, k), "optimal": "optimal"}[method]
-        return exact_variance(name, "score_function", mu, sigma, k, baseline=b) / n_samples
+        return exact_variance(name, "score_function", mu, sigma, k, baseline=b) / n_draws
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf/NaN: _finite_result reports it
-        out = _toolbox_columns(name, mu, sigma, k, method, n_samples, decay)
+        out = _toolbox_columns(name, mu, sigma, k, method, n_draws, decay)
     variances = np.maximum(np.array(out), 0.0)
     return _finite_result("score_function_variance", variances, name=name, mu=mu, sigma=sigma, k=k)
 
@@ -775,48 +782,69 @@ def measure_valued(f, mu, sigma, n_samples, *, seed=None):
       row [..., (f(mu + sigma D) - f(mu + sigma eps)) / sigma].
 
     Only evaluations of f are needed (no derivative, no score). R = |(e1, e2)| and M = |(e3, e4, e5)| for
-    standard normals e_i, the sign of D a fair coin; all drawn from one generator seeded with ``seed``.
+    standard normals e_i, the sign of D that of a sixth (a fair coin), eps a seventh; all from one generator
+    seeded with ``seed`` (7 normals per row).
     Returns a numpy array of shape (n_samples, 2): column 0 d/dmu, column 1 d/dsigma.
     """
     mu, sigma = _check_inputs(f, mu, sigma)
     n_samples = _validate.positive_int("n_samples", n_samples)
-    generator = _validate.torch_generator(seed)
-    normals = torch.randn(n_samples, 5, dtype=torch.float64, generator=generator)
-    rayleigh = normals[:, :2].norm(dim=1)  # |(e1, e2)| ~ Rayleigh(1)
-    maxwell = normals[:, 2:5].norm(dim=1)  # |(e3, e4, e5)| ~ Maxwell
-    sign = torch.where(torch.rand(n_samples, dtype=torch.float64, generator=generator) < 0.5, -1.0, 1.0)
-    eps = torch.randn(n_samples, dtype=torch.float64, generator=generator)
-    points = torch.cat([mu + sigma * rayleigh, mu - sigma * rayleigh, mu + sigma * sign * maxwell, mu + sigma * eps])
+    normals = torch.randn(n_samples, 7, dtype=torch.float64, generator=_validate.torch_generator(seed))
+    return _measure_valued_rows(f, mu, sigma, normals)
+
+
+def _measure_valued_rows(f, mu, sigma, normals):
+    """The rows of ``measure_valued`` from 7 standard normals per row: R = |(n0, n1)|, M = |(n2, n3, n4)|,
+    the sign of D = the sign of n5 (a fair coin), eps = n6."""
+    rayleigh, maxwell = normals[:, :2].norm(dim=1), normals[:, 2:5].norm(dim=1)
+    double_maxwell = torch.where(normals[:, 5] < 0, -maxwell, maxwell)
+    n = len(normals)
+    points = torch.cat(
+        [mu + sigma * rayleigh, mu - sigma * rayleigh, mu + sigma * double_maxwell, mu + sigma * normals[:, 6]]
+    )
     with torch.no_grad():
-        values = _evaluate(f, points).to(torch.float64).reshape(4, n_samples)
+        values = _evaluate(f, points).to(torch.float64).reshape(4, n)
     d_mu = (values[0] - values[1]) / (sigma * math.sqrt(2 * math.pi))
     d_sigma = (values[2] - values[3]) / sigma
     return torch.stack([d_mu, d_sigma], dim=1).numpy()
 
 
+def _rayleigh_difference_moment(name, mu, sigma, k):
+    """E_R[(f(mu + sigma R) - f(mu - sigma R))^2], R ~ Rayleigh(1), in closed form.
+
+    - quadratic: the difference is 4 (mu - k) sigma R and E[R^2] = 2: 32 (mu - k)^2 sigma^2;
+    - cosine: the difference is -2 sin(k mu) sin(k sigma R), and E_R[cos(t R)] = 1 - sqrt(2) t D(t / sqrt 2)
+      (D Dawson's integral), so with t = 2 k sigma: 2 sin^2(k mu) sqrt(2) t D(t / sqrt 2);
+    - exponential: the square is 2 exp(-2 k mu^2 - 2 k sigma^2 R^2) (cosh(4 k mu sigma R) - 1), and with
+      alpha = 2 k sigma^2 + 1/2, beta = 4 k mu sigma, x = beta / (2 sqrt(alpha)),
+      int_0^inf r e^(-alpha r^2) (cosh(beta r) - 1) dr = beta / (4 alpha) sqrt(pi / alpha) e^(x^2) erf(x):
+      (beta / (2 alpha)) sqrt(pi / alpha) erf(x) exp(x^2 - 2 k mu^2), where x^2 - 2 k mu^2 <= 0 (no overflow).
+    """
+    from scipy import special
+
+    mu, sigma, k = np.float64(mu), np.float64(sigma), np.float64(k)  # an overflow gives inf, reported by the caller
+    if name == "quadratic":
+        return 32 * (mu - k) ** 2 * sigma**2
+    if name == "cosine":
+        t = 2 * k * sigma
+        return 2 * np.sin(k * mu) ** 2 * np.sqrt(2) * t * special.dawsn(t / np.sqrt(2))
+    alpha, beta = 2 * k * sigma**2 + 0.5, 4 * k * mu * sigma
+    x = beta / (2 * np.sqrt(alpha))
+    return beta / (2 * alpha) * np.sqrt(np.pi / alpha) * special.erf(x) * np.exp(x * x - 2 * k * mu**2)
+
+
 def measure_valued_variance(name, mu, sigma, k):
     """Exact single-sample variances [d/dmu, d/dsigma] of ``measure_valued`` for the test function ``name``.
 
+    d/dmu (coupled sides): Var = E_R[(f(mu + sigma R) - f(mu - sigma R))^2] / (2 pi sigma^2) - g_mu^2, with the
+    Rayleigh expectation in closed form (``_rayleigh_difference_moment``; the tests check it against quadrature).
     d/dsigma (independent sides): Var = (Var_D f + Var_eps f) / sigma^2, with the double-sided Maxwell moments
-    E_D[g] = E_eps[eps^2 g] in closed form (``exact_moment``). d/dmu (coupled sides):
-    Var = E_R[(f(mu + sigma R) - f(mu - sigma R))^2] / (2 pi sigma^2) - g_mu^2, a one-dimensional integral against
-    the Rayleigh density, by adaptive quadrature (scipy.integrate.quad; absolute error below 1e-11 here).
+    E_D[g] = E_eps[eps^2 g] (``exact_moment``).
     """
-    from scipy import integrate
-
     mu, sigma, k = _check_point(name, mu, sigma, k)
     gradient = exact_gradient(name, mu, sigma, k)
-
-    def integrand(r):
-        difference = _value_and_slope(name, mu + sigma * r, k)[0] - _value_and_slope(name, mu - sigma * r, k)[0]
-        return float(difference**2) * r * math.exp(-0.5 * r * r)
-
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf/NaN: _finite_result reports it
         var_d = _moment(name, mu, sigma, k, "f2", EPS2) - _moment(name, mu, sigma, k, "f", EPS2) ** 2
         var_n = _moment(name, mu, sigma, k, "f2", np.ones(1)) - _moment(name, mu, sigma, k, "f", np.ones(1)) ** 2
-        checked = [var_d, var_n, gradient[0] ** 2, _value_and_slope(name, mu + 40 * sigma, k)[0] ** 2]
-        _finite_result("measure_valued_variance", np.array(checked), name=name, mu=mu, sigma=sigma, k=k)
-        second, _ = integrate.quad(integrand, 0.0, math.inf, epsabs=1e-13, epsrel=1e-12, limit=400)
-        mu_variance = second / (2 * math.pi * sigma**2) - gradient[0] ** 2
-    variances = np.maximum(np.array([mu_variance, (var_d + var_n) / sigma**2]), 0.0)
+        mu_variance = _rayleigh_difference_moment(name, mu, sigma, k) / (2 * math.pi * sigma**2) - gradient[0] ** 2
+        variances = np.maximum(np.array([mu_variance, (var_d + var_n) / sigma**2]), 0.0)
     return _finite_result("measure_valued_variance", variances, name=name, mu=mu, sigma=sigma, k=k)
