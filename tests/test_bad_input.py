@@ -652,6 +652,234 @@ good(
 )
 
 
+CONJ = models.ConjugateGaussian([0.5, 1.5, 1.0])
+
+
+def conj_log_joint(z):  # log p(x, z) of CONJ up to its constant, as a torch function
+    return -0.5 * z**2 - 0.5 * ((torch.tensor([0.5, 1.5, 1.0], dtype=torch.float64) - z[..., None]) ** 2).sum(-1)
+
+
+for _stl in (False, True):
+    bad(
+        "estimators.elbo_pathwise",
+        "wrong type",
+        lambda s=_stl: E.elbo_pathwise(3.0, 0.0, 1.0, 5, stick_the_landing=s),
+        TypeError,
+        "log_joint",
+    )
+    bad(
+        "estimators.elbo_pathwise",
+        "wrong type",
+        lambda s=_stl: E.elbo_pathwise(math.cos, 0.0, 1.0, 5, stick_the_landing=s),
+        TypeError,
+        "log_joint",
+        "torch operations",
+    )
+    bad(
+        "estimators.elbo_pathwise",
+        "nan",
+        lambda s=_stl: E.elbo_pathwise(torch.log, -3.0, 1.0, 50, stick_the_landing=s, seed=0),
+        ValueError,
+        "log_joint",
+        "nan",
+    )
+    bad(
+        "estimators.elbo_pathwise",
+        "wrong shape",
+        lambda s=_stl: E.elbo_pathwise(lambda z: z.sum(), 0.0, 1.0, 5, stick_the_landing=s),
+        ValueError,
+        "log_joint",
+        "elementwise",
+    )
+    good(
+        "estimators.elbo_pathwise",
+        "requires grad",
+        lambda s=_stl: E.elbo_pathwise(conj_log_joint, grad(0.5), grad(1.0), 5, stick_the_landing=s, seed=0),
+        finite,
+    )
+bad("estimators.elbo_pathwise", "nan", lambda: E.elbo_pathwise(conj_log_joint, NAN, 1.0, 5), ValueError, "mu", "nan")
+bad("estimators.elbo_pathwise", "inf", lambda: E.elbo_pathwise(conj_log_joint, 0.0, INF, 5), ValueError, "sigma", "inf")
+bad(
+    "estimators.elbo_pathwise",
+    "out of range",
+    lambda: E.elbo_pathwise(conj_log_joint, 0.0, -1.0, 5),
+    ValueError,
+    "sigma",
+    "-1.0",
+)
+bad(
+    "estimators.elbo_pathwise",
+    "out of range",
+    lambda: E.elbo_pathwise(conj_log_joint, 0, 1, 0),
+    ValueError,
+    "n_samples",
+)
+bad("estimators.elbo_pathwise", "seed", lambda: E.elbo_pathwise(conj_log_joint, 0, 1, 5, seed=1.5), TypeError, "seed")
+bad(
+    "estimators.elbo_pathwise",
+    "wrong type",
+    lambda: E.elbo_pathwise(conj_log_joint, 0, 1, 5, stick_the_landing="yes"),
+    TypeError,
+    "stick_the_landing",
+    "'yes'",
+)
+good(  # at q = posterior every path-derivative row is 0 up to rounding
+    "estimators.elbo_pathwise",
+    "extreme",
+    lambda: (
+        np.abs(E.elbo_pathwise(conj_log_joint, *CONJ.posterior(), 100, stick_the_landing=True, seed=0)).max() < 1e-12
+    ),
+    bool,
+)
+for _target in ("conjugate_elbo_gradient", "conjugate_elbo_pathwise_variance"):
+    _function = getattr(E, _target)
+    bad(f"estimators.{_target}", "wrong type", lambda fn=_function: fn("model", 0.0, 1.0), TypeError, "model", "str")
+    bad(f"estimators.{_target}", "nan", lambda fn=_function: fn(CONJ, NAN, 1.0), ValueError, "mu", "nan")
+    bad(f"estimators.{_target}", "inf", lambda fn=_function: fn(CONJ, 0.0, INF), ValueError, "sigma", "inf")
+    bad(f"estimators.{_target}", "out of range", lambda fn=_function: fn(CONJ, 0.0, 0.0), ValueError, "sigma", "0.0")
+    bad(f"estimators.{_target}", "wrong type", lambda fn=_function: fn(CONJ, "0", 1.0), TypeError, "mu", "'0'")
+    good(f"estimators.{_target}", "extreme", lambda fn=_function: fn(CONJ, 1e6, 1e-6), finite)
+bad(
+    "estimators.conjugate_elbo_pathwise_variance",
+    "wrong type",
+    lambda: E.conjugate_elbo_pathwise_variance(CONJ, 0.0, 1.0, stick_the_landing=1),
+    TypeError,
+    "stick_the_landing",
+)
+
+
+SFV = E.score_function_variance
+bad(
+    "estimators.score_function_variance",
+    "unknown option",
+    lambda: SFV("cosine", 1, 1, 2, "loo", 4),
+    ValueError,
+    "method",
+    "loo",
+)
+bad("estimators.score_function_variance", "wrong type", lambda: SFV("cosine", 1, 1, 2, None, 4), TypeError, "method")
+bad(
+    "estimators.score_function_variance",
+    "unknown option",
+    lambda: SFV("sine", 1, 1, 2, "rloo", 4),
+    ValueError,
+    "function",
+)
+bad("estimators.score_function_variance", "nan", lambda: SFV("cosine", NAN, 1, 2, "rloo", 4), ValueError, "mu", "nan")
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, -1, 2, "rloo", 4),
+    ValueError,
+    "sigma",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "rloo", 1),
+    ValueError,
+    "n_draws",
+    "1",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "plug-in", 1),
+    ValueError,
+    "n_draws",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "antithetic", 3),
+    ValueError,
+    "n_draws",
+    "3",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "none", 0),
+    ValueError,
+    "n_draws",
+    "0",
+)
+bad(
+    "estimators.score_function_variance",
+    "wrong type",
+    lambda: SFV("cosine", 1, 1, 2, "none", 2.5),
+    TypeError,
+    "n_draws",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("cosine", 1, 1, 2, "running", 4, decay=1.0),
+    ValueError,
+    "decay",
+    "1.0",
+)
+bad(
+    "estimators.score_function_variance",
+    "nan",
+    lambda: SFV("cosine", 1, 1, 2, "running", 4, decay=NAN),
+    ValueError,
+    "decay",
+    "nan",
+)
+bad(
+    "estimators.score_function_variance",
+    "out of range",
+    lambda: SFV("quadratic", 1e200, 1, 2, "taylor", 4),
+    ValueError,
+    "mu",
+    "overflow",
+)
+for _method in E.TOOLBOX:
+    good(
+        "estimators.score_function_variance",
+        "extreme",
+        lambda m=_method: SFV("exponential", 2.0, 1e-3, 10.0, m, 2),
+        finite,
+    )
+
+
+MV = E.measure_valued
+bad("estimators.measure_valued", "wrong type", lambda: MV(3.0, 0.0, 1.0, 10), TypeError, "f", "callable")
+bad("estimators.measure_valued", "wrong type", lambda: MV(math.cos, 0.0, 1.0, 10), TypeError, "f", "torch operations")
+bad("estimators.measure_valued", "nan", lambda: MV(torch.log, -5.0, 1.0, 50, seed=0), ValueError, "f", "nan")
+bad(
+    "estimators.measure_valued",
+    "wrong shape",
+    lambda: MV(lambda x: x.sum(), 0.0, 1.0, 5),
+    ValueError,
+    "f",
+    "elementwise",
+)
+bad("estimators.measure_valued", "nan", lambda: MV(QUAD, NAN, 1.0, 5), ValueError, "mu", "nan")
+bad("estimators.measure_valued", "inf", lambda: MV(QUAD, 0.0, INF, 5), ValueError, "sigma", "inf")
+bad("estimators.measure_valued", "out of range", lambda: MV(QUAD, 0.0, -0.5, 5), ValueError, "sigma", "-0.5")
+bad("estimators.measure_valued", "out of range", lambda: MV(QUAD, 0.0, 1.0, 0), ValueError, "n_samples", "0")
+bad("estimators.measure_valued", "seed", lambda: MV(QUAD, 0.0, 1.0, 5, seed=1.5), TypeError, "seed", "1.5")
+good("estimators.measure_valued", "seed", lambda: MV(QUAD, 0.0, 1.0, 5, seed=None), lambda g: g.shape == (5, 2))
+good("estimators.measure_valued", "requires grad", lambda: MV(QUAD, grad(0.5), grad(1.0), 5, seed=0), finite)
+good("estimators.measure_valued", "extreme", lambda: MV(QUAD, 1e6, 1e3, 5, seed=0), finite)
+MVV = E.measure_valued_variance
+bad("estimators.measure_valued_variance", "unknown option", lambda: MVV("sine", 0, 1, 1), ValueError, "function")
+bad("estimators.measure_valued_variance", "nan", lambda: MVV("cosine", NAN, 1, 1), ValueError, "mu", "nan")
+bad("estimators.measure_valued_variance", "out of range", lambda: MVV("cosine", 0, 0, 1), ValueError, "sigma")
+bad("estimators.measure_valued_variance", "out of range", lambda: MVV("exponential", 0, 1, -1), ValueError, "k")
+bad(
+    "estimators.measure_valued_variance",
+    "out of range",
+    lambda: MVV("quadratic", 1e200, 1, 1),
+    ValueError,
+    "mu",
+    "overflow",
+)
+good("estimators.measure_valued_variance", "extreme", lambda: MVV("cosine", 1.0, 0.1, 10.0), finite)
+
+
 # === vilab.gaussian: torch in, torch out, differentiable =========================================
 
 G = gaussian

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from vilab import estimators as E
+from vilab.models import ConjugateGaussian
 
 matplotlib.use("Agg")
 
@@ -229,7 +230,8 @@ def test_bad_test_function_arguments():
 
 
 def check_explorer_output(out, n_samples):
-    for e in E.ESTIMATORS:
+    assert set(out["estimates"]) == {*E.ESTIMATORS, "measure_valued"}
+    for e in out["estimates"]:
         assert out["estimates"][e].shape == (1000, 2)
         for key in ("estimates", "exact_variance", "empirical_variance", "density", "outside"):
             assert np.all(np.isfinite(out[key][e])), (key, e)
@@ -255,7 +257,7 @@ def test_explorer_sweeps_corners_and_a_grid_of_its_ranges():
 def test_explorer_variances_agree_with_exact():
     for baseline in ("none", "mean"):
         out = E.explore_estimators("cosine", 1.0, 1.0, 2.0, 10, baseline)
-        for e in E.ESTIMATORS:
+        for e in (*E.ESTIMATORS, "measure_valued"):
             var, se = variance_and_se(out["estimates"][e])
             assert np.all(np.abs(var - out["exact_variance"][e]) <= 5 * se)
             assert not out["exact_is_lower_bound"][e]
@@ -271,6 +273,8 @@ def test_explorer_draws_are_those_of_the_estimators_and_threads_are_left_alone()
         path = E.pathwise(f, 0.5, 0.7, 21_000, seed=10).reshape(3000, 7, 2).mean(1)
         np.testing.assert_allclose(out["estimates"]["score_function"], score, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(out["estimates"]["pathwise"], path, rtol=1e-12, atol=1e-15)
+        weak = E.measure_valued(f, 0.5, 0.7, 21_000, seed=11).reshape(3000, 7, 2).mean(1)
+        np.testing.assert_allclose(out["estimates"]["measure_valued"], weak, rtol=1e-12, atol=1e-15)
     assert torch.get_num_threads() == threads
 
 
@@ -355,3 +359,177 @@ def test_explorer_panel_builds_and_updates():
     assert image.value != first_image and readout.value != first_text
     assert "L = 100" in readout.value and "nan" not in readout.value.lower()
     assert "≥" in readout.value and "lower bound" in readout.value
+
+
+# --- sticking the landing (elbo_pathwise on a ConjugateGaussian) ----------------------------------------------------
+
+CONJUGATE = ConjugateGaussian(np.random.default_rng(1).normal(1.5, 1.0, size=20))
+CONJ_DATA = torch.from_numpy(CONJUGATE.x)
+
+
+def conjugate_log_joint(z):
+    """log p(x, z) for CONJUGATE, written independently of vilab.models (prior N(0, 1), unit noise)."""
+    n = len(CONJ_DATA)
+    return -0.5 * (n + 1) * math.log(2 * math.pi) - 0.5 * z**2 - 0.5 * ((CONJ_DATA - z[..., None]) ** 2).sum(-1)
+
+
+Q_POINTS = [(CONJUGATE.posterior()[0] + 0.3, 0.5 * CONJUGATE.posterior()[1]), (-1.0, 1.0), (1.2, 0.3)]
+
+
+def test_conjugate_log_joint_matches_the_model():
+    z = np.array([-1.0, 0.4, 2.0])
+    np.testing.assert_allclose(conjugate_log_joint(torch.from_numpy(z)).numpy(), CONJUGATE.log_joint(z), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mu, sigma", Q_POINTS)
+def test_conjugate_elbo_gradient_matches_differences_of_the_exact_elbo(mu, sigma):
+    h = 1e-6
+    numeric = [
+        (CONJUGATE.elbo(mu + h, sigma) - CONJUGATE.elbo(mu - h, sigma)) / (2 * h),
+        (CONJUGATE.elbo(mu, sigma + h) - CONJUGATE.elbo(mu, sigma - h)) / (2 * h),
+    ]
+    np.testing.assert_allclose(E.conjugate_elbo_gradient(CONJUGATE, mu, sigma), numeric, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("stick", [False, True])
+@pytest.mark.parametrize("mu, sigma", Q_POINTS)
+def test_elbo_pathwise_is_unbiased_with_the_exact_variance(mu, sigma, stick):
+    n = 200_000
+    rows = E.elbo_pathwise(conjugate_log_joint, mu, sigma, n, stick_the_landing=stick, seed=11)
+    exact = E.conjugate_elbo_gradient(CONJUGATE, mu, sigma)
+    assert np.all(np.abs(rows.mean(0) - exact) < 4 * rows.std(0, ddof=1) / math.sqrt(n))
+    var, se = variance_and_se(rows)
+    assert np.all(
+        np.abs(var - E.conjugate_elbo_pathwise_variance(CONJUGATE, mu, sigma, stick_the_landing=stick)) < 5 * se
+    )
+
+
+def test_elbo_pathwise_without_sticking_is_autograds_total_derivative():
+    mu, sigma = 0.4, 0.7
+    eps = E.standard_normal_draws(6, seed=2)
+    phi = torch.tensor([mu, sigma], dtype=torch.float64, requires_grad=True)
+    z = phi[0] + phi[1] * eps
+    log_q = -0.5 * math.log(2 * math.pi) - torch.log(phi[1]) - 0.5 * ((z - phi[0]) / phi[1]) ** 2
+    rows = [torch.autograd.grad(value, phi, retain_graph=True)[0].numpy() for value in conjugate_log_joint(z) - log_q]
+    np.testing.assert_allclose(E.elbo_pathwise(conjugate_log_joint, mu, sigma, 6, seed=2), rows, rtol=1e-12)
+    # sticking the landing: the same with q's parameters detached inside log q (Roeder et al. 2017)
+    log_q_stopped = -0.5 * math.log(2 * math.pi) - math.log(sigma) - 0.5 * ((z - mu) / sigma) ** 2
+    rows = [
+        torch.autograd.grad(value, phi, retain_graph=True)[0].numpy()
+        for value in conjugate_log_joint(z) - log_q_stopped
+    ]
+    np.testing.assert_allclose(
+        E.elbo_pathwise(conjugate_log_joint, mu, sigma, 6, stick_the_landing=True, seed=2), rows, rtol=1e-12
+    )
+
+
+def test_sticking_the_landing_has_zero_variance_at_the_posterior_only():
+    m_n, s_n = CONJUGATE.posterior()
+    rows = E.elbo_pathwise(conjugate_log_joint, m_n, s_n, 10_000, stick_the_landing=True, seed=3)
+    assert rows.var(0).max() < 1e-25
+    usual = E.conjugate_elbo_pathwise_variance(CONJUGATE, m_n, s_n)
+    np.testing.assert_allclose(usual, [1 / s_n**2, 2 / s_n**2], rtol=1e-12)  # a^2 s_n^2 and 2 a^2 s_n^2
+    for factor, stl_smaller in [(0.6, False), (0.8, True), (2.0, True)]:  # the crossing is at s_n / sqrt(2)
+        v = [
+            E.conjugate_elbo_pathwise_variance(CONJUGATE, m_n, factor * s_n, stick_the_landing=s) for s in (True, False)
+        ]
+        assert (v[0][0] < v[1][0]) == stl_smaller
+
+
+# --- the variance-reduction toolbox: exact variances against Monte Carlo --------------------------------------------
+
+
+def toolbox_estimates(name, mu, sigma, k, method, L, n, seed, decay=0.9):
+    """n independent L-sample score-function estimates with ``method``, in numpy, written independently of vilab."""
+    rng = np.random.default_rng(seed)
+    burn = 200 if method == "running" else 0
+    eps = rng.standard_normal((n + burn, L))
+    if method == "antithetic":
+        eps = np.concatenate([eps[:, : L // 2], -eps[:, : L // 2]], axis=1)
+    f, _ = f_and_derivative(name, mu + sigma * eps, k)
+    scores = np.stack([eps / sigma, (eps**2 - 1) / sigma], -1)  # (n, L, 2)
+    shift = np.zeros(2)
+    if method in ("none", "antithetic"):
+        b = 0.0
+    elif method == "mean":
+        b = E.exact_value(name, mu, sigma, k)
+    elif method == "optimal":
+        b = E.optimal_baseline(name, mu, sigma, k)
+    elif method == "running":  # b_t = decay b_{t-1} + (1 - decay) mean(f_{t-1}), from b_0 = 0
+        means, b = f.mean(1), np.zeros(n + burn)
+        for t in range(1, n + burn):
+            b[t] = decay * b[t - 1] + (1 - decay) * means[t - 1]
+        b = b[:, None, None]
+    elif method == "rloo":
+        b = ((f.sum(1, keepdims=True) - f) / (L - 1))[..., None]
+    elif method == "plug-in":
+        b = f.mean(1, keepdims=True)[..., None]
+    else:  # taylor
+        f_mu, df_mu = f_and_derivative(name, np.array(mu), k)
+        b = (f_mu + df_mu * sigma * eps)[..., None]  # h(x), subtracted like a baseline
+        shift = np.array([df_mu, 0.0])
+    b = b if np.ndim(b) == 3 else np.broadcast_to(b, (2,))
+    return (((f[..., None] - b) * scores).mean(1) + shift)[burn:]
+
+
+@pytest.mark.parametrize("method", E.TOOLBOX)
+@pytest.mark.parametrize(
+    "name, mu, sigma, k", [("quadratic", 1.0, 1.0, 2.0), ("exponential", 0.5, 0.8, 1.5), ("cosine", 1.0, 1.0, 2.0)]
+)
+def test_toolbox_variances_match_monte_carlo(name, mu, sigma, k, method):
+    L, n = 4, 100_000
+    est = toolbox_estimates(
+        name, mu, sigma, k, method, L, n, seed=10 * E.TOOLBOX.index(method) + E.FUNCTIONS.index(name)
+    )
+    gradient = E.exact_gradient(name, mu, sigma, k)
+    expected_mean = gradient * (1 - 1 / L) if method == "plug-in" else gradient  # the plug-in's bias is -g/L
+    assert np.all(np.abs(est.mean(0) - expected_mean) < 4 * est.std(0, ddof=1) / math.sqrt(n))
+    var, se = variance_and_se(est)
+    exact = E.score_function_variance(name, mu, sigma, k, method, L)
+    assert np.all(np.abs(var - exact) < 5 * se), (var, exact, se)
+
+
+def test_toolbox_constant_baselines_are_exact_variance_over_L():
+    for b, method in [(None, "none"), ("optimal", "optimal")]:
+        np.testing.assert_allclose(
+            E.score_function_variance("cosine", 1.0, 1.0, 2.0, method, 8),
+            E.exact_variance("cosine", "score_function", 1.0, 1.0, 2.0, baseline=b) / 8,
+            rtol=1e-14,
+        )
+
+
+def test_plug_in_is_a_scaled_rloo():
+    rloo = E.score_function_variance("quadratic", 1.0, 1.0, 2.0, "rloo", 5)
+    np.testing.assert_allclose(E.score_function_variance("quadratic", 1.0, 1.0, 2.0, "plug-in", 5), 0.64 * rloo)
+
+
+# --- the measure-valued derivative ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, mu, sigma, k", [c for c in CASES if c[1:] != (2.0, 1.5, 0.7)])
+def test_measure_valued_is_unbiased_with_the_exact_variance(name, mu, sigma, k):
+    n = 200_000
+    est = E.measure_valued(E.objective(name, k), mu, sigma, n, seed=E.FUNCTIONS.index(name))
+    assert np.all(np.abs(est.mean(0) - E.exact_gradient(name, mu, sigma, k)) < 4 * est.std(0, ddof=1) / math.sqrt(n))
+    var, se = variance_and_se(est)
+    assert np.all(np.abs(var - E.measure_valued_variance(name, mu, sigma, k)) < 5 * se)
+
+
+def test_measure_valued_draws_have_the_stated_laws():
+    # with f(x) = x and f(x) = x^2 the two sides give the Rayleigh and Maxwell moments: E R = sqrt(pi/2), E D^2 = 3
+    est = E.measure_valued(lambda x: x, 0.0, 1.0, 200_000, seed=4)
+    assert abs(est[:, 0].mean() - 2 * math.sqrt(math.pi / 2) / math.sqrt(2 * math.pi)) < 4 * est[:, 0].std() / 447
+    est = E.measure_valued(lambda x: x**2, 0.0, 1.0, 200_000, seed=5)
+    assert abs(est[:, 1].mean() - (3 - 1)) < 4 * est[:, 1].std() / 447  # d/dsigma E[x^2] = 2 sigma = 2
+
+
+@pytest.mark.parametrize("name, mu, sigma, k", CASES + [("cosine", -2.0, 0.1, 10.0), ("exponential", 2.0, 2.0, 10.0)])
+def test_measure_valued_mu_variance_closed_form_matches_quadrature(name, mu, sigma, k):
+    from scipy import integrate
+
+    f = lambda x: f_and_derivative(name, x, k)[0]  # noqa: E731
+    second = integrate.quad(
+        lambda r: (f(mu + sigma * r) - f(mu - sigma * r)) ** 2 * r * math.exp(-r * r / 2), 0, np.inf
+    )[0]
+    expected = second / (2 * math.pi * sigma**2) - E.exact_gradient(name, mu, sigma, k)[0] ** 2
+    assert math.isclose(E.measure_valued_variance(name, mu, sigma, k)[0], expected, rel_tol=1e-7, abs_tol=1e-12)

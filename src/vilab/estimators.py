@@ -412,7 +412,8 @@ def explore_estimators(function, mu, sigma, k, n_samples, baseline="none", *, n_
     ``leave_one_out_variance``), so replicates share no information. With L = 1 there
     is no other draw, so no baseline is used (``baseline_used`` "none", and ``note`` says so).
 
-    Returns a dict with, for e in ("score_function", "pathwise"):
+    The measure-valued estimator (``measure_valued``, no baseline) is shown too, from its own draws (seed + 2).
+    Returns a dict with, for e in ("score_function", "pathwise", "measure_valued"):
     ``estimates[e]`` (n_replicates, 2); ``exact_gradient`` (2,);
     ``exact_variance[e]`` and ``empirical_variance[e]`` (2,), variances of the
     L-sample average (exact = single-sample variance / L); ``exact_is_lower_bound[e]``
@@ -451,6 +452,7 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         b = exact_value(function, mu, sigma, k) if baseline_used == "mean" else None
         score_var = bins_var = exact_variance(function, "score_function", mu, sigma, k, baseline=b) / n_samples
         score_exact = True
+    mv_normals = torch.randn(total, 7, dtype=torch.float64, generator=_validate.torch_generator(seed + 2))
     raw = {
         "score_function": _in_chunks(
             standard_normal_draws(total, seed), n_samples, lambda eps: _score_rows(f, mu, sigma, eps, n_samples, b)
@@ -458,14 +460,18 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         "pathwise": _in_chunks(
             standard_normal_draws(total, seed + 1), n_samples, lambda eps: _pathwise_rows(f, mu, sigma, eps)
         ),
+        "measure_valued": _in_chunks(  # 4 evaluations of f per row
+            mv_normals, n_samples, lambda normals: _measure_valued_rows(f, mu, sigma, normals), per_row=4
+        ),
     }
     estimates = {e: v.reshape(n_replicates, n_samples, 2).mean(1) for e, v in raw.items()}
     gradient = exact_gradient(function, mu, sigma, k)
     exact_var = {
         "score_function": score_var,
         "pathwise": exact_variance(function, "pathwise", mu, sigma, k) / n_samples,
+        "measure_valued": measure_valued_variance(function, mu, sigma, k) / n_samples,
     }
-    half_width = 4 * np.sqrt(np.maximum(bins_var, exact_var["pathwise"]))
+    half_width = 4 * np.sqrt(np.maximum.reduce([bins_var, exact_var["pathwise"], exact_var["measure_valued"]]))
     half_width = np.maximum(half_width, 1e-3 * (1 + np.abs(gradient)))
     edges = np.linspace(gradient - half_width, gradient + half_width, n_bins + 1).T  # (2, n_bins + 1)
     density, outside = {}, {}
@@ -478,7 +484,7 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
         "estimates": estimates,
         "exact_gradient": gradient,
         "exact_variance": exact_var,
-        "exact_is_lower_bound": {"score_function": not score_exact, "pathwise": False},
+        "exact_is_lower_bound": {"score_function": not score_exact, "pathwise": False, "measure_valued": False},
         "baseline_used": baseline_used,
         "note": note,
         "empirical_variance": {e: v.var(0, ddof=1) for e, v in estimates.items()},
@@ -496,9 +502,10 @@ def _explore(function, mu, sigma, k, n_samples, baseline, n_replicates, n_bins, 
 _CHUNK = 2048
 
 
-def _in_chunks(eps, group_size, rows):
-    """np.concatenate of rows(chunk) over consecutive chunks of eps, each holding whole groups of group_size draws."""
-    per_chunk = group_size * max(1, _CHUNK // group_size)
+def _in_chunks(eps, group_size, rows, per_row=1):
+    """np.concatenate of rows(chunk) over consecutive chunks of eps (along its first axis), each holding whole groups
+    of group_size draws, and about _CHUNK elements for ops that evaluate f ``per_row`` times per draw."""
+    per_chunk = group_size * max(1, _CHUNK // per_row // group_size)
     return np.concatenate([rows(chunk) for chunk in eps.split(per_chunk)])
 
 
@@ -563,3 +570,281 @@ def leave_one_out_variance(name, mu, sigma, k, group_size):
         f_s2 = exact_moment(name, mu, sigma, k, "f", p) / sigma**2
         variances.append((f2_s2 + mean_f2 * p_mean / sigma**2 - 2 * mean_f * f_s2) / 2)
     return np.maximum(np.array(variances), 0.0), True
+
+
+# --- sticking the landing: the ELBO's pathwise gradient with and without its score term (notebook 02c) ---------
+
+
+def _log_joint_derivative(log_joint, z):
+    """d/dz log p(x, z) at every element of z, by autograd (``log_joint`` acts elementwise on a 1-D tensor)."""
+    z = z.detach().requires_grad_(True)
+    value = _validate.call_torch_function("log_joint", _validate.callable_("log_joint", log_joint), z)
+    if value.shape != z.shape:
+        raise ValueError(
+            f"log_joint must act elementwise: for an input of shape {tuple(z.shape)} it returned {tuple(value.shape)}"
+        )
+    _validate.report_non_finite("log_joint", value, z)
+    if not value.requires_grad or not value.is_floating_point():
+        raise TypeError("log_joint must be differentiable by torch autograd: build it from torch operations")
+    (derivative,) = torch.autograd.grad(value.sum(), z)
+    derivative = derivative.to(torch.float64)
+    _validate.report_non_finite("the derivative of log_joint", derivative, z, what="is")
+    return derivative
+
+
+def elbo_pathwise(log_joint, mu, sigma, n_samples, *, stick_the_landing=False, seed=None):
+    """Single-sample reparameterised estimates of grad_(mu, sigma) ELBO(q), q = N(mu, sigma^2), z = mu + sigma eps.
+
+    ELBO(q) = E_q[log p(x, z) - log q(z)]. With d(z) = d/dz log p(x, z) (autograd) the total derivative of
+    log p(x, z(phi)) - log q_phi(z(phi)) is, per row (eps from ``standard_normal_draws``):
+
+    - ``stick_the_landing=False`` (the usual estimator): [d(z), d(z) eps + 1/sigma]. log q_phi(mu + sigma eps)
+      = -log sigma - eps^2/2 + const, so its total derivative is [0, -1/sigma].
+    - ``stick_the_landing=True`` (the path derivative of Roeder, Wu & Duvenaud 2017): drop the score term
+      -grad_phi log q_phi(z) at fixed z, whose mean is 0, and keep the path term:
+      h = d(z) - d/dz log q(z) = d(z) + eps / sigma, row [h, h eps]. Unbiased for every q; when q is the
+      posterior, log p(x, z) - log q(z) = log p(x) for every z, so h = 0 for every draw: zero variance.
+
+    ``log_joint`` maps a 1-D float64 torch tensor of z values to log p(x, z) elementwise (nats).
+    Returns a numpy array of shape (n_samples, 2): column 0 d/dmu, column 1 d/dsigma.
+    """
+    mu, sigma = _validate.finite("mu", mu), _validate.scale("sigma", sigma)
+    if not isinstance(stick_the_landing, bool):
+        raise TypeError(f"stick_the_landing must be True or False, got {stick_the_landing!r}")
+    eps = standard_normal_draws(n_samples, seed)
+    derivative = _log_joint_derivative(log_joint, mu + sigma * eps)
+    if stick_the_landing:
+        h = derivative + eps / sigma
+        return torch.stack([h, h * eps], dim=1).numpy()
+    return torch.stack([derivative, derivative * eps + 1 / sigma], dim=1).numpy()
+
+
+def _conjugate_posterior(model):
+    from vilab.models import ConjugateGaussian  # imported here: models is a sibling module
+
+    if not isinstance(model, ConjugateGaussian):
+        raise TypeError(f"model must be a vilab.models.ConjugateGaussian, got {type(model).__name__}")
+    return model.posterior()
+
+
+def conjugate_elbo_gradient(model, mu, sigma):
+    """Exact grad_(mu, sigma) ELBO(N(mu, sigma^2)) for a ``vilab.models.ConjugateGaussian``.
+
+    log p(x, z) = log p(x) + log N(z; m_n, s_n^2), so with a = 1/s_n^2,
+    ELBO = const - a ((mu - m_n)^2 + sigma^2) / 2 + log sigma and grad = [-a (mu - m_n), 1/sigma - a sigma].
+    """
+    m_n, s_n = _conjugate_posterior(model)
+    mu, sigma = _validate.finite("mu", mu), _validate.scale("sigma", sigma)
+    a = 1 / s_n**2
+    return np.array([-a * (mu - m_n), 1 / sigma - a * sigma])
+
+
+def conjugate_elbo_pathwise_variance(model, mu, sigma, *, stick_the_landing=False):
+    """Exact single-sample variances [Var d/dmu, Var d/dsigma] of ``elbo_pathwise`` on a ConjugateGaussian.
+
+    d(z) = -a (z - m_n) with a = 1/s_n^2, z = mu + sigma eps, and Var[eps] = 1, Var[eps^2] = 2,
+    Cov(eps, eps^2) = 0. With u = a (mu - m_n):
+    - usual:   d/dmu = -u - a sigma eps,   Var = a^2 sigma^2;
+               d/dsigma = -u eps - a sigma eps^2 + 1/sigma,   Var = u^2 + 2 a^2 sigma^2;
+    - sticking the landing, c = 1/sigma - a sigma:
+               d/dmu = -u + c eps,   Var = c^2;   d/dsigma = -u eps + c eps^2,   Var = u^2 + 2 c^2.
+    At q = posterior (u = 0, c = 0) the second is exactly 0; it is the smaller exactly when
+    |c| < a sigma, i.e. sigma > s_n / sqrt(2).
+    """
+    m_n, s_n = _conjugate_posterior(model)
+    mu, sigma = _validate.finite("mu", mu), _validate.scale("sigma", sigma)
+    if not isinstance(stick_the_landing, bool):
+        raise TypeError(f"stick_the_landing must be True or False, got {stick_the_landing!r}")
+    a = 1 / s_n**2
+    u = a * (mu - m_n)
+    slope = 1 / sigma - a * sigma if stick_the_landing else a * sigma  # the coefficient of eps in d/dmu
+    return np.array([slope**2, u**2 + 2 * slope**2])
+
+
+# --- the variance-reduction toolbox for the score function: exact variances (notebook 02c) -------------------------
+
+TOOLBOX = ("none", "mean", "optimal", "running", "rloo", "plug-in", "antithetic", "taylor")
+
+
+def _poly_moment(poly):
+    """E[p(eps)] for eps ~ N(0, 1), p given by ascending coefficients."""
+    return float(np.dot(poly, _normal_moments(0.0, 1.0, len(poly) - 1).real))
+
+
+def _value_and_slope(name, x, k):
+    """f(x) and f'(x) for the test function ``name`` (numpy floats: an overflow gives inf, reported by the caller)."""
+    x = np.float64(x)
+    if name == "quadratic":
+        return (x - k) ** 2, 2 * (x - k)
+    if name == "exponential":
+        value = np.exp(-k * x**2)
+        return value, -2 * k * x * value
+    return np.cos(k * x), -k * np.sin(k * x)
+
+
+def _antithetic_product_moment(name, mu, sigma, k, poly):
+    """E[f(mu + sigma eps) f(mu - sigma eps) p(eps)], from f(x) f(x') in closed form (x' the antithetic point)."""
+    if name == "quadratic":  # ((mu - k)^2 - sigma^2 eps^2)^2
+        return _poly_moment(P.polymul(P.polypow([(mu - k) ** 2, 0.0, -(sigma**2)], 2), poly))
+    if (
+        name == "exponential"
+    ):  # exp(-2 k mu^2 - 2 k sigma^2 eps^2) = f(x) with x = sqrt(2) mu + sqrt(2) sigma eps, mu-odd part 0
+        s = 1 + 4 * k * sigma**2
+        moments = _normal_moments(0.0, 1.0 / s, len(poly) - 1).real
+        return math.exp(-2 * k * mu**2) / math.sqrt(s) * float(np.dot(poly, moments))
+    # cosine: cos(k x) cos(k x') = (cos(2 k mu) + cos(2 k sigma eps)) / 2
+    return 0.5 * math.cos(2 * k * mu) * _poly_moment(poly) + 0.5 * _moment("cosine", 0.0, sigma, 2 * k, "f", poly)
+
+
+def score_function_variance(name, mu, sigma, k, method, n_draws, *, decay=0.9):
+    """Exact variance [d/dmu, d/dsigma] of an L-draw score-function estimate (L = n_draws) with a variance reducer.
+
+    Per column j, s_j = p_j-score (s_0 = eps/sigma, s_1 = (eps^2 - 1)/sigma), g_j the exact gradient,
+    V(b) = E[(f - b)^2 s^2] - g^2 the single-sample variance with a constant b, m = E[f], v = Var f. ``method``:
+
+    - "none", "mean" (b = m), "optimal" (the exact b*_j): V(b) / L (``exact_variance``).
+    - "running": b = an exponential moving average of past L-sample means of f with weight ``decay`` on the old
+      value, in its stationary regime at fixed (mu, sigma): b is independent of the current draws, E[b] = m,
+      Var[b] = (1 - decay)/(1 + decay) v/L, and different draws' terms are uncorrelated (E[s] = 0), so
+      Var = (V(m) + Var[b] E[s^2]) / L.
+    - "rloo" (Kool, van Hoof & Welling 2019): b_i = mean of the other L - 1 values f_j. b_i is independent of draw i,
+      with E[b] = m and E[b^2] = v/(L-1) + m^2; for i != j only the f_i s_i f_j s_j term survives in the covariance,
+      Cov = g^2/(L-1)^2, so Var = (E[f^2 s^2] - 2 m E[f s^2] + E[b^2] E[s^2] - g^2)/L + g^2/(L (L-1)). L >= 2.
+    - "plug-in": b = the mean of all L values f, the draw itself included. The estimate is (L-1)/L times the RLOO
+      one: biased by exactly -g/L, with variance ((L-1)/L)^2 Var_rloo. L >= 2.
+    - "antithetic": L/2 pairs (eps, -eps), each the average of its two single-sample estimates (no baseline).
+      With x' = mu - sigma eps: pair variance (E[f^2 s^2] -+ E[f(x) f(x') p_j]/sigma^2)/2 - g^2 (minus for d/dmu,
+      whose score is odd in eps; plus for d/dsigma), divided by L/2. L even.
+    - "taylor": the control variate h(x) = f(mu) + f'(mu)(x - mu) (first-order Taylor expansion, coefficients held
+      fixed), whose gradient E-part [f'(mu), 0] is added back: (f - h) s_j + grad E[h]. Var = E[(f - h)^2 s^2]
+      - (g - [f'(mu), 0])^2, divided by L.
+    """
+    mu, sigma, k = _check_point(name, mu, sigma, k)
+    method = _validate.one_of("method", method, TOOLBOX)
+    n_draws = _validate.positive_int("n_draws", n_draws)
+    decay = _validate.in_range("decay", decay, 0.0, 1.0, closed=(True, False))
+    if method in ("rloo", "plug-in") and n_draws < 2:
+        raise ValueError(f"n_draws must be >= 2 for the {method!r} baseline (it needs another draw), got {n_draws}")
+    if method == "antithetic" and n_draws % 2:
+        raise ValueError(f"n_draws must be even for antithetic pairs, got {n_draws}")
+    if method in ("none", "mean", "optimal"):
+        b = {"none": None, "mean": exact_value(name, mu, sigma, k), "optimal": "optimal"}[method]
+        return exact_variance(name, "score_function", mu, sigma, k, baseline=b) / n_draws
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf/NaN: _finite_result reports it
+        out = _toolbox_columns(name, mu, sigma, k, method, n_draws, decay)
+    variances = np.maximum(np.array(out), 0.0)
+    return _finite_result("score_function_variance", variances, name=name, mu=mu, sigma=sigma, k=k)
+
+
+def _toolbox_columns(name, mu, sigma, k, method, L, decay):
+    """The two columns of ``score_function_variance`` for the methods without a closed form elsewhere."""
+    gradient = exact_gradient(name, mu, sigma, k)
+    m = _moment(name, mu, sigma, k, "f", np.ones(1))
+    v = _moment(name, mu, sigma, k, "f2", np.ones(1)) - m**2
+    out = []
+    for j, (p, p_mean) in enumerate([(EPS2, 1.0), (SCORE2, 2.0)]):  # s_j^2 = p / sigma^2, E[p] = p_mean
+        f2_s2 = _moment(name, mu, sigma, k, "f2", p) / sigma**2
+        f_s2 = _moment(name, mu, sigma, k, "f", p) / sigma**2
+        s2, g2 = p_mean / sigma**2, gradient[j] ** 2
+        if method == "running":
+            var_b = (1 - decay) / (1 + decay) * v / L
+            out.append((f2_s2 - 2 * m * f_s2 + m**2 * s2 - g2 + var_b * s2) / L)
+        elif method in ("rloo", "plug-in"):
+            rloo = (f2_s2 - 2 * m * f_s2 + (v / (L - 1) + m**2) * s2 - g2) / L + g2 / (L * (L - 1))
+            out.append(rloo if method == "rloo" else ((L - 1) / L) ** 2 * rloo)
+        elif method == "antithetic":
+            sign = -1.0 if j == 0 else 1.0
+            pair = (f2_s2 + sign * _antithetic_product_moment(name, mu, sigma, k, p) / sigma**2) / 2 - g2
+            out.append(pair / (L / 2))
+        else:  # taylor
+            c0, c1 = _value_and_slope(name, mu, k)
+            h = np.array([c0, sigma * c1])  # h = c0 + sigma f'(mu) eps
+            f_h_p = _moment(name, mu, sigma, k, "f", P.polymul(h, p))
+            h2_p = _poly_moment(P.polymul(P.polypow(h, 2), p))
+            shift = c1 if j == 0 else 0.0
+            out.append(((f2_s2 * sigma**2 - 2 * f_h_p + h2_p) / sigma**2 - (gradient[j] - shift) ** 2) / L)
+    return out
+
+
+# --- the measure-valued (weak) derivative of the Gaussian (Mohamed et al. 2020, Sec. 6) -------------------------
+
+
+def measure_valued(f, mu, sigma, n_samples, *, seed=None):
+    """Single-sample measure-valued (weak-derivative) estimates of grad_(mu, sigma) E_{x~N(mu, sigma^2)}[f(x)].
+
+    The derivative of the density is written as a constant times a difference of two densities,
+    grad_phi N(x; mu, sigma^2) = c_phi (p_phi^+(x) - p_phi^-(x)) (Mohamed, Rosca, Figurnov & Mnih 2020, Sec. 6):
+
+    - d/dmu: c = 1/(sigma sqrt(2 pi)), p^+/p^- the law of mu +/- sigma R with R ~ Rayleigh(1) (density r e^(-r^2/2),
+      r > 0). The two sides share R (coupling): row [c (f(mu + sigma R) - f(mu - sigma R)), ...].
+    - d/dsigma: c = 1/sigma, p^+ the double-sided Maxwell law of mu + sigma D (D = +-M, M ~ Maxwell; the density
+      of D is d^2 e^(-d^2/2)/sqrt(2 pi)), p^- = N(mu, sigma^2) itself, drawn independently:
+      row [..., (f(mu + sigma D) - f(mu + sigma eps)) / sigma].
+
+    Only evaluations of f are needed (no derivative, no score). R = |(e1, e2)| and M = |(e3, e4, e5)| for
+    standard normals e_i, the sign of D that of a sixth (a fair coin), eps a seventh; all from one generator
+    seeded with ``seed`` (7 normals per row).
+    Returns a numpy array of shape (n_samples, 2): column 0 d/dmu, column 1 d/dsigma.
+    """
+    mu, sigma = _check_inputs(f, mu, sigma)
+    n_samples = _validate.positive_int("n_samples", n_samples)
+    normals = torch.randn(n_samples, 7, dtype=torch.float64, generator=_validate.torch_generator(seed))
+    return _measure_valued_rows(f, mu, sigma, normals)
+
+
+def _measure_valued_rows(f, mu, sigma, normals):
+    """The rows of ``measure_valued`` from 7 standard normals per row: R = |(n0, n1)|, M = |(n2, n3, n4)|,
+    the sign of D = the sign of n5 (a fair coin), eps = n6."""
+    rayleigh, maxwell = normals[:, :2].norm(dim=1), normals[:, 2:5].norm(dim=1)
+    double_maxwell = torch.where(normals[:, 5] < 0, -maxwell, maxwell)
+    n = len(normals)
+    points = torch.cat(
+        [mu + sigma * rayleigh, mu - sigma * rayleigh, mu + sigma * double_maxwell, mu + sigma * normals[:, 6]]
+    )
+    with torch.no_grad():
+        values = _evaluate(f, points).to(torch.float64).reshape(4, n)
+    d_mu = (values[0] - values[1]) / (sigma * math.sqrt(2 * math.pi))
+    d_sigma = (values[2] - values[3]) / sigma
+    return torch.stack([d_mu, d_sigma], dim=1).numpy()
+
+
+def _rayleigh_difference_moment(name, mu, sigma, k):
+    """E_R[(f(mu + sigma R) - f(mu - sigma R))^2], R ~ Rayleigh(1), in closed form.
+
+    - quadratic: the difference is 4 (mu - k) sigma R and E[R^2] = 2: 32 (mu - k)^2 sigma^2;
+    - cosine: the difference is -2 sin(k mu) sin(k sigma R), and E_R[cos(t R)] = 1 - sqrt(2) t D(t / sqrt 2)
+      (D Dawson's integral), so with t = 2 k sigma: 2 sin^2(k mu) sqrt(2) t D(t / sqrt 2);
+    - exponential: the square is 2 exp(-2 k mu^2 - 2 k sigma^2 R^2) (cosh(4 k mu sigma R) - 1), and with
+      alpha = 2 k sigma^2 + 1/2, beta = 4 k mu sigma, x = beta / (2 sqrt(alpha)),
+      int_0^inf r e^(-alpha r^2) (cosh(beta r) - 1) dr = beta / (4 alpha) sqrt(pi / alpha) e^(x^2) erf(x):
+      (beta / (2 alpha)) sqrt(pi / alpha) erf(x) exp(x^2 - 2 k mu^2), where x^2 - 2 k mu^2 <= 0 (no overflow).
+    """
+    from scipy import special
+
+    mu, sigma, k = np.float64(mu), np.float64(sigma), np.float64(k)  # an overflow gives inf, reported by the caller
+    if name == "quadratic":
+        return 32 * (mu - k) ** 2 * sigma**2
+    if name == "cosine":
+        t = 2 * k * sigma
+        return 2 * np.sin(k * mu) ** 2 * np.sqrt(2) * t * special.dawsn(t / np.sqrt(2))
+    alpha, beta = 2 * k * sigma**2 + 0.5, 4 * k * mu * sigma
+    x = beta / (2 * np.sqrt(alpha))
+    return beta / (2 * alpha) * np.sqrt(np.pi / alpha) * special.erf(x) * np.exp(x * x - 2 * k * mu**2)
+
+
+def measure_valued_variance(name, mu, sigma, k):
+    """Exact single-sample variances [d/dmu, d/dsigma] of ``measure_valued`` for the test function ``name``.
+
+    d/dmu (coupled sides): Var = E_R[(f(mu + sigma R) - f(mu - sigma R))^2] / (2 pi sigma^2) - g_mu^2, with the
+    Rayleigh expectation in closed form (``_rayleigh_difference_moment``; the tests check it against quadrature).
+    d/dsigma (independent sides): Var = (Var_D f + Var_eps f) / sigma^2, with the double-sided Maxwell moments
+    E_D[g] = E_eps[eps^2 g] (``exact_moment``).
+    """
+    mu, sigma, k = _check_point(name, mu, sigma, k)
+    gradient = exact_gradient(name, mu, sigma, k)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf/NaN: _finite_result reports it
+        var_d = _moment(name, mu, sigma, k, "f2", EPS2) - _moment(name, mu, sigma, k, "f", EPS2) ** 2
+        var_n = _moment(name, mu, sigma, k, "f2", np.ones(1)) - _moment(name, mu, sigma, k, "f", np.ones(1)) ** 2
+        mu_variance = _rayleigh_difference_moment(name, mu, sigma, k) / (2 * math.pi * sigma**2) - gradient[0] ** 2
+        variances = np.maximum(np.array([mu_variance, (var_d + var_n) / sigma**2]), 0.0)
+    return _finite_result("measure_valued_variance", variances, name=name, mu=mu, sigma=sigma, k=k)

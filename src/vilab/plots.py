@@ -13,6 +13,7 @@ COLORS = {
     # gradient estimators (notebook 02 and later)
     "score_function": "#d95f02",  # orange
     "pathwise": "#1b9e77",  # green
+    "measure_valued": "#7570b3",  # purple (notebook 02's explorer, 02c)
     "exact": "#222222",  # near-black: exact values, reference lines
     # densities (notebook 01 and later)
     "prior": "#ff3366",  # pink-red

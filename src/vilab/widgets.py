@@ -236,7 +236,7 @@ def elbo_explorer_panel():
 
 
 def estimator_explorer_panel():
-    """Histograms of both estimators' L-sample gradient estimates (d/dmu left, d/dsigma right).
+    """Histograms of the three estimators' L-sample gradient estimates (d/dmu left, d/dsigma right).
 
     The numbers come from ``vilab.estimators.explore_estimators``; the bins are fixed
     by the exact values of each setting, the exact gradient is the vertical line.
@@ -257,7 +257,7 @@ def estimator_explorer_panel():
 
     baseline_labels = {"mean": "b = E[f] (exact)", "optimal": "b* from the other L−1 draws"}
     fig, axes = new_figure(2, figsize=(8.0, 3.2))
-    names = {"score_function": "score function", "pathwise": "pathwise"}
+    names = {"score_function": "score function", "pathwise": "pathwise", "measure_valued": "measure-valued"}
     steps, lines = {}, []
     for j, (ax, label) in enumerate(zip(axes, ["d/dμ", "d/dσ"], strict=True)):
         for e, name in names.items():
@@ -267,6 +267,7 @@ def estimator_explorer_panel():
     # coloured titles instead of a legend: a legend costs ~30 ms per render
     axes[0].set_title("score function", color=COLORS["score_function"], loc="left", fontsize=9)
     axes[0].set_title("pathwise", color=COLORS["pathwise"], loc="right", fontsize=9)
+    axes[1].set_title("measure-valued", color=COLORS["measure_valued"], loc="right", fontsize=9)
     axes[1].set_title("black line: exact gradient", color=COLORS["exact"], loc="left", fontsize=9)
 
     def update(function, mu, sigma, k, n_samples, baseline):
@@ -299,6 +300,7 @@ def estimator_explorer_panel():
             note = f"b* from the other L − 1 draws of each estimate (unbiased); variance {kind}"
         else:
             note = {"none": "none (b = 0)", "mean": "the exact b = E[f(x)]"}[baseline]
+        note += " (score function only)"
         return (
             f"f(x) = {FUNCTION_FORMULAS[function]}, x ~ N({mu:.2f}, {sigma:.2f}²), k = {k:.2f}, "
             f"L = {n_samples}: exact gradient ({gradient[0]:.4g}, {gradient[1]:.4g})"
