@@ -26,7 +26,7 @@ MIN_DISTANCE = 15.0
 DEFICIENCIES = {None: "normal vision", "deuteranomaly": "deuteranopia", "protanomaly": "protanopia",
                 "tritanomaly": "tritanopia"}  # fmt: skip
 GROUPS = {
-    "02 estimator comparisons": ["score_function", "pathwise", "exact"],
+    "02 estimator comparisons (the estimator explorer)": ["score_function", "pathwise", "measure_valued", "exact"],
     "01 densities (the ELBO explorer)": ["prior", "likelihood", "posterior", "q"],
     "01 evidence decomposition (the explorer's bars)": ["elbo", "kl", "evidence"],
     "04 inference methods": ["mcmc", "laplace", "vi"],
