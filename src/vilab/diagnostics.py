@@ -81,7 +81,10 @@ def ess(samples):
         τ = -1 + 2 Σ_{k < K} P_k + ρ_{2K}⁺,      ESS = S / max(τ, 1 / log10 S),
 
     where ρ_{2K}⁺ is ρ_{2K} if positive (Stan's "improved estimate": the average of the
-    truncations at lags 2K - 1 and 2K). For independent draws τ ≈ 1 and ESS ≈ S. Antithetic chains (negative ρ_1, common
+    truncations at lags 2K - 1 and 2K). Known difference from Stan: when the pair sums stay
+    positive up to the last lags (short, strongly autocorrelated chains), Stan's final term
+    differs from ρ_{2K}⁺ here, and the two ESS values can differ by several per cent.
+    For independent draws τ ≈ 1 and ESS ≈ S. Antithetic chains (negative ρ_1, common
     for HMC) have τ < 1 and an ESS *above* S, which is real: their mean is more precise
     than that of S independent draws. Stan's cap, ESS ≤ S log10 S, only stops a
     degenerate (e.g. perfectly alternating) chain from reporting an infinite ESS.
